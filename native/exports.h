@@ -1,0 +1,11 @@
+// Each native concern registers its functions on the addon's exports.
+#pragma once
+#include <napi.h>
+
+namespace svcproxy {
+void InitExec(Napi::Env env, Napi::Object exports);   // exec.cc
+void InitNetns(Napi::Env env, Napi::Object exports);  // addon.cc (netns probes)
+void InitNft(Napi::Env env, Napi::Object exports);    // nft.cc  (libnftables)
+void InitIpvs(Napi::Env env, Napi::Object exports);   // ipvs.cc (IPVS genl, libmnl)
+void InitBpf(Napi::Env env, Napi::Object exports);    // bpf.cc  (libbpf)
+}  // namespace svcproxy

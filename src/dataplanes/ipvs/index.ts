@@ -1,0 +1,7 @@
+/** ipvs mode (placeholder until its issue lands). */
+import { unimplemented } from '../unimplemented.js';
+import type { Dataplane, DataplaneOptions } from '../types.js';
+
+export function createIpvsDataplane(_opts: DataplaneOptions): Dataplane {
+  return unimplemented('ipvs');
+}

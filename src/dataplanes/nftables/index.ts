@@ -1,0 +1,7 @@
+/** nftables mode (placeholder until its issue lands). */
+import { unimplemented } from '../unimplemented.js';
+import type { Dataplane, DataplaneOptions } from '../types.js';
+
+export function createNftablesDataplane(_opts: DataplaneOptions): Dataplane {
+  return unimplemented('nftables');
+}

@@ -1,0 +1,36 @@
+/**
+ * The only module that loads the .node addon. node-gyp-build looks for a
+ * prebuild (prebuilds/linux-x64/...) and then build/Release; on failure we
+ * throw one error that names what was tried and how to fix it.
+ */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { dirname, resolve } from 'node:path';
+import { SvcproxyError } from '../errors.js';
+import type { NativeAddon } from './types.js';
+
+const require = createRequire(import.meta.url);
+/** The package root: dist/native/binding.js -> ../.. */
+export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+let cached: NativeAddon | undefined;
+
+export function native(): NativeAddon {
+  if (cached) return cached;
+  let addon: NativeAddon;
+  try {
+    const load = require('node-gyp-build') as (dir: string) => unknown;
+    addon = load(packageRoot) as NativeAddon;
+  } catch (e) {
+    const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    throw new SvcproxyError(
+      `cannot load the svcproxy native addon (tried ${packageRoot}/prebuilds/${process.platform}-${process.arch}/ ` +
+        `and ${packageRoot}/build/Release/svcproxy.node): ${why}. ` +
+        'Fix: apt-get install libmnl-dev libnftables-dev libbpf-dev g++ make python3, then npm run build:native',
+      { code: 'ENOADDON', op: 'load', cause: e },
+    );
+  }
+  addon.init({ SvcproxyError });
+  cached = addon;
+  return addon;
+}

@@ -1,0 +1,29 @@
+/** Render a change set as readable text (dry-run output, golden tests). */
+import { displayName, type Backend, type ChangeSet, type ServicePortState } from './types.js';
+
+const backends = (l: Backend[]) => (l.length === 0 ? 'no endpoints' : l.map((b) => `${b.address}:${b.port}`).join(' '));
+
+export function describePort(s: ServicePortState): string {
+  const fronts = [`${s.clusterIP}:${s.port}`];
+  if (s.nodePort !== null) fronts.push(`nodePort ${s.nodePort}`);
+  for (const ip of [...s.externalIPs, ...s.loadBalancerIPs]) fronts.push(`${ip}:${s.port}`);
+  const extras = [s.affinitySeconds !== null ? `affinity ${s.affinitySeconds}s` : '', s.externalLocal ? 'external Local' : '']
+    .filter(Boolean)
+    .map((x) => ` [${x}]`)
+    .join('');
+  let ends = backends(s.internal);
+  if (JSON.stringify(s.internal) !== JSON.stringify(s.external)) ends += ` | external: ${backends(s.external)}`;
+  return `${displayName(s)} ${s.protocol} ${fronts.join(', ')} -> ${ends}${extras}`;
+}
+
+export function renderChangeSet(c: ChangeSet): string {
+  const lines: string[] = [];
+  for (const s of c.added) lines.push(`+ ${describePort(s)}`);
+  for (const ch of c.changed) {
+    lines.push(`~ ${describePort(ch.after)}  (${ch.what.join(', ')})`);
+    lines.push(`    was ${describePort(ch.before)}`);
+  }
+  for (const s of c.removed) lines.push(`- ${describePort(s)}`);
+  lines.push(`${c.added.length} to add, ${c.changed.length} to change, ${c.removed.length} to remove, ${c.unchanged} unchanged`);
+  return lines.join('\n');
+}

@@ -1,0 +1,62 @@
+/**
+ * What a dataplane programs, and reads back: one entry per service port and
+ * IP family, with endpoint policy already decided (shared by every mode).
+ */
+export type Family = 4 | 6;
+
+export interface Backend {
+  address: string;
+  port: number;
+}
+
+export interface ServicePortState {
+  /** stable identity: "namespace/name:portName/PROTOCOL@family" */
+  key: string;
+  namespace: string;
+  name: string;
+  portName: string;
+  protocol: 'TCP' | 'UDP' | 'SCTP';
+  family: Family;
+  clusterIP: string;
+  port: number;
+  /** null when the service has no node port */
+  nodePort: number | null;
+  externalIPs: string[];
+  loadBalancerIPs: string[];
+  /** ClientIP affinity timeout, null for no affinity */
+  affinitySeconds: number | null;
+  /** externalTrafficPolicy: Local (node port / external IPs use local endpoints, keep source) */
+  externalLocal: boolean;
+  /** endpoints for traffic from inside the cluster (cluster IP), sorted */
+  internal: Backend[];
+  /** endpoints for node-port / external / load-balancer traffic, sorted */
+  external: Backend[];
+  /** some endpoint is usable cluster-wide: an empty list then means drop, not reject */
+  hasEndpoints: boolean;
+}
+
+export interface PortChange {
+  before: ServicePortState;
+  after: ServicePortState;
+  /** which aspects changed, for humans: "endpoints", "affinity", "frontends" ... */
+  what: string[];
+}
+
+export interface ChangeSet {
+  added: ServicePortState[];
+  removed: ServicePortState[];
+  changed: PortChange[];
+  unchanged: number;
+}
+
+export interface Plan {
+  desired: ServicePortState[];
+  /** what the kernel holds now (as read back or as last programmed) */
+  actual: ServicePortState[];
+  changes: ChangeSet;
+}
+
+export const displayName = (s: Pick<ServicePortState, 'namespace' | 'name' | 'portName'>) =>
+  `${s.namespace}/${s.name}${s.portName ? `:${s.portName}` : ''}`;
+
+export const isEmptyChangeSet = (c: ChangeSet) => c.added.length + c.removed.length + c.changed.length === 0;
