@@ -32,8 +32,11 @@ export function flatten(services: Service[], opts: FlattenOptions): ServicePortS
         const withPort = endpoints.filter((e) => e.ports[port.name] !== undefined);
         const cluster = usable(withPort);
         const local = usable(withPort.filter((e) => isLocal(e, opts.nodeName)));
-        const externalLocal = svc.type !== 'ClusterIP' || svc.externalIPs.length > 0 ? svc.externalTrafficPolicy === 'Local' : false;
+        const externalLocal = svc.externalTrafficPolicy === 'Local' && (svc.type !== 'ClusterIP' || svc.externalIPs.length > 0);
         const internalLocal = svc.internalTrafficPolicy === 'Local';
+        const externalIPs = svc.externalIPs.filter(sameFamily).sort();
+        const loadBalancerIPs = svc.loadBalancerIPs.filter(sameFamily).sort();
+        const externalFrontends = port.nodePort !== undefined || externalIPs.length + loadBalancerIPs.length > 0;
         const backends = (list: Endpoint[]) => sortBackends(list.map((e) => ({ address: e.address, port: e.ports[port.name]! })));
         out.push({
           key: `${svc.namespace}/${svc.name}:${port.name}/${port.protocol}@${family}`,
@@ -45,12 +48,13 @@ export function flatten(services: Service[], opts: FlattenOptions): ServicePortS
           clusterIP,
           port: port.port,
           nodePort: port.nodePort ?? null,
-          externalIPs: [...svc.externalIPs].filter(sameFamily).sort(),
-          loadBalancerIPs: [...svc.loadBalancerIPs].filter(sameFamily).sort(),
+          externalIPs,
+          loadBalancerIPs,
           affinitySeconds: svc.sessionAffinity === 'ClientIP' ? svc.sessionAffinityTimeoutSeconds : null,
           externalLocal,
           internal: backends(internalLocal ? local : cluster),
-          external: backends(externalLocal ? local : cluster),
+          // Without node ports or external IPs nothing receives external traffic.
+          external: externalFrontends ? backends(externalLocal ? local : cluster) : [],
           hasEndpoints: cluster.length > 0,
         });
       }

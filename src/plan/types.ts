@@ -29,7 +29,7 @@ export interface ServicePortState {
   externalLocal: boolean;
   /** endpoints for traffic from inside the cluster (cluster IP), sorted */
   internal: Backend[];
-  /** endpoints for node-port / external / load-balancer traffic, sorted */
+  /** endpoints for node-port / external / load-balancer traffic, sorted; [] without such frontends */
   external: Backend[];
   /** some endpoint is usable cluster-wide: an empty list then means drop, not reject */
   hasEndpoints: boolean;

@@ -1,0 +1,127 @@
+/**
+ * The public API: open() a mode in a namespace, then apply / diff / read /
+ * cleanup. Every apply is a transaction: the input is validated completely
+ * (model/), turned into a plan against what the kernel holds (plan/), and
+ * only then handed to the dataplane, which applies it atomically.
+ */
+import { hostname } from 'node:os';
+import { SvcproxyError } from '../errors.js';
+import { native } from '../native/binding.js';
+import { createDataplane } from '../dataplanes/registry.js';
+import { MODES, type ApplyStats, type Capability, type Dataplane, type DataplaneOptions, type Mode } from '../dataplanes/types.js';
+import type { ServiceSet } from '../model/types.js';
+import { diff, flatten, renderChangeSet, type ChangeSet, type Plan, type ServicePortState } from '../plan/index.js';
+
+export interface OpenOptions extends DataplaneOptions {
+  mode: Mode;
+}
+
+export interface ApplyOptions {
+  /** compute and render the plan, touch nothing */
+  dryRun?: boolean;
+}
+
+export interface ApplyResult {
+  plan: Plan;
+  /** the change set as text */
+  summary: string;
+  /** the mode's own rendering (rules), for --dry-run */
+  rules: string;
+  /** undefined for a dry run */
+  stats?: ApplyStats;
+}
+
+export class Proxy {
+  /** what the kernel holds, as last read or applied (svcproxy knows what it programmed) */
+  private actual?: ServicePortState[];
+  private capability?: Capability;
+
+  constructor(
+    readonly mode: Mode,
+    readonly dataplane: Dataplane,
+    private readonly opts: OpenOptions,
+  ) {}
+
+  async detect(): Promise<Capability> {
+    this.capability ??= await this.dataplane.detect();
+    return this.capability;
+  }
+
+  private async ensureUsable(): Promise<Capability> {
+    const cap = await this.detect();
+    if (!cap.usable) {
+      throw new SvcproxyError(`${this.mode} mode is not usable here: ${cap.reason}`, { code: 'ENOMODE', op: 'open', mode: this.mode });
+    }
+    return cap;
+  }
+
+  /** Desired ServicePortStates for a service set, with this mode's families. */
+  async desired(set: ServiceSet): Promise<ServicePortState[]> {
+    const cap = await this.ensureUsable();
+    return flatten(set.services, { nodeName: this.opts.nodeName ?? hostname(), families: cap.families });
+  }
+
+  async plan(set: ServiceSet): Promise<Plan> {
+    const desired = await this.desired(set);
+    this.actual ??= await this.dataplane.read();
+    return { desired, actual: this.actual, changes: diff(desired, this.actual) };
+  }
+
+  async diff(set: ServiceSet): Promise<ChangeSet> {
+    return (await this.plan(set)).changes;
+  }
+
+  async apply(set: ServiceSet, options: ApplyOptions = {}): Promise<ApplyResult> {
+    const plan = await this.plan(set);
+    const result: ApplyResult = { plan, summary: renderChangeSet(plan.changes), rules: this.dataplane.render(plan) };
+    if (options.dryRun) return result;
+    try {
+      result.stats = await this.dataplane.apply(plan);
+      this.actual = plan.desired;
+    } catch (e) {
+      this.actual = undefined; // re-read next time: the kernel is the judge
+      throw e;
+    }
+    return result;
+  }
+
+  /** What svcproxy owns in the kernel now (always re-read). */
+  async read(): Promise<ServicePortState[]> {
+    await this.ensureUsable();
+    this.actual = await this.dataplane.read();
+    return this.actual;
+  }
+
+  async cleanup(): Promise<void> {
+    await this.ensureUsable();
+    await this.dataplane.cleanup();
+    this.actual = [];
+  }
+
+  async close(): Promise<void> {
+    await this.dataplane.close();
+  }
+}
+
+export async function open(opts: OpenOptions): Promise<Proxy> {
+  if (!MODES.includes(opts.mode)) {
+    throw new SvcproxyError(`mode: must be one of ${MODES.join(', ')}, got ${JSON.stringify(opts.mode)}`, {
+      code: 'EINVAL',
+      op: 'open',
+      field: 'mode',
+    });
+  }
+  if (opts.netns) await native().checkNetns(opts.netns).catch((e: SvcproxyError) => {
+    throw new SvcproxyError(`netns: cannot enter network namespace ${JSON.stringify(opts.netns)}: ${e.message}`, {
+      code: e.code,
+      op: 'open',
+      field: 'netns',
+    });
+  });
+  return new Proxy(opts.mode, await createDataplane(opts.mode, opts), opts);
+}
+
+/** Every mode's capability in a namespace. */
+export async function detectAll(opts: DataplaneOptions = {}): Promise<Capability[]> {
+  return Promise.all(MODES.map(async (m) => (await createDataplane(m, opts)).detect()));
+}

@@ -1,0 +1,61 @@
+/**
+ * Which iptables the host uses, decided as kube-proxy's iptables-wrapper
+ * does: the flavour that already holds our (or kube-proxy's) chains wins,
+ * else the one holding more rules, else nft. All commands run inside the
+ * target network namespace through the native exec (setns + spawn).
+ */
+import { run } from '../../native/exec.js';
+import { SvcproxyError } from '../../errors.js';
+
+export type Flavour = 'nft' | 'legacy';
+
+export interface IptablesBackend {
+  flavour: Flavour;
+  version: string;
+  save(table: 'nat' | 'filter'): Promise<string>;
+  restore(text: string): Promise<void>;
+}
+
+async function probe(flavour: Flavour, netns: string): Promise<{ ok: boolean; save: string; version: string; why?: string }> {
+  const save = `iptables-${flavour}-save`;
+  try {
+    const v = await run([`iptables-${flavour}`, '--version'], { netns, allowFailure: true });
+    const r = await run([save], { netns, allowFailure: true });
+    if (r.status !== 0) return { ok: false, save: '', version: '', why: `${save}: ${r.err.trim().split('\n')[0] ?? `exit ${r.status}`}` };
+    return { ok: true, save: r.out, version: v.out.trim() };
+  } catch (e) {
+    return { ok: false, save: '', version: '', why: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+const ruleCount = (save: string) => save.split('\n').filter((l) => l.startsWith('-A ')).length;
+const hinted = (save: string) => /^:(SVP-SERVICES|KUBE-IPTABLES-HINT|KUBE-KUBELET-CANARY) /m.test(save);
+
+export async function detectBackend(netns: string, want: 'auto' | Flavour = 'auto'): Promise<IptablesBackend> {
+  const flavours: Flavour[] = want === 'auto' ? ['nft', 'legacy'] : [want];
+  const found = await Promise.all(flavours.map(async (f) => ({ f, ...(await probe(f, netns)) })));
+  const usable = found.filter((x) => x.ok);
+  if (usable.length === 0) {
+    const why = found.map((x) => x.why).join('; ');
+    throw new SvcproxyError(`no usable iptables: ${why}. Install the iptables package (apt-get install iptables)`, {
+      code: 'ENOMODE',
+      op: 'detect',
+      mode: 'iptables',
+    });
+  }
+  const pick =
+    usable.find((x) => hinted(x.save)) ??
+    (usable.length === 2 && ruleCount(usable[1]!.save) > ruleCount(usable[0]!.save) ? usable[1] : usable[0])!;
+  return makeBackend(pick.f, pick.version, netns);
+}
+
+function makeBackend(flavour: Flavour, version: string, netns: string): IptablesBackend {
+  return {
+    flavour,
+    version,
+    save: async (table) => (await run([`iptables-${flavour}-save`, '-t', table], { netns, op: 'iptables-save' })).out,
+    restore: async (text) => {
+      await run([`iptables-${flavour}-restore`, '--noflush', '--wait'], { netns, input: text, op: 'iptables-restore' });
+    },
+  };
+}

@@ -1,0 +1,7 @@
+/** svcproxy: Kubernetes-style Service forwarding for Linux, one API over four modes. */
+export { open, detectAll, Proxy, type OpenOptions, type ApplyOptions, type ApplyResult } from './api/proxy.js';
+export { SvcproxyError } from './errors.js';
+export * from './model/index.js';
+export * from './plan/index.js';
+export type { Dataplane, DataplaneOptions, Capability, Mode, ApplyStats } from './dataplanes/types.js';
+export { MODES } from './dataplanes/types.js';

@@ -1,0 +1,236 @@
+/**
+ * Closed sandboxes of network namespaces for tests, the demo and the lab.
+ *
+ *   client (10.250.0.2) ──veth── node (rules live here) ──bridge── backends
+ *                                 │                            (10.244.j.(10+i))
+ *                                 └─veth── drop (blackhole default route)
+ *
+ * Nothing links to the root namespace; the node's default route leads into a
+ * namespace that silently drops everything, as a real node has a way out, so
+ * a test cannot pass because a route is missing. destroy() kills the
+ * processes it started (by PID) and deletes the namespaces, also on exit.
+ */
+import { randomBytes } from 'node:crypto';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../native/binding.js';
+import { sh, shSync } from './shell.js';
+import type { Attempt } from './programs/client.js';
+
+export type { Attempt };
+
+export interface TopologyOptions {
+  /** number of backend namespaces (default 3) */
+  backends?: number;
+  /** addresses per backend, for many endpoints (default 1) */
+  addressesPerBackend?: number;
+  /** TCP/UDP ports every backend's echo server listens on (default [8080]) */
+  tcpPorts?: number[];
+  udpPorts?: number[];
+  /** start echo servers (default true) */
+  servers?: boolean;
+}
+
+export interface Backend {
+  name: string;
+  netns: string;
+  addresses: string[];
+}
+
+export interface ClientTarget {
+  host: string;
+  port: number;
+  proto?: 'TCP' | 'UDP';
+}
+
+export interface ClientRun {
+  targets: ClientTarget[];
+  count?: number;
+  timeoutMs?: number;
+  /** namespace to connect from (default: the client namespace) */
+  from?: string;
+  /** cgroup v2 directory the client process joins before connecting (bpf mode) */
+  cgroup?: string;
+}
+
+export const CLIENT_IP = '10.250.0.2';
+export const NODE_IP = '10.250.0.1';
+export const NODE_BACKEND_IP = '10.244.0.1';
+
+const live = new Set<Topology>();
+let exitHookInstalled = false;
+
+export class Topology {
+  readonly id: string;
+  readonly client: string;
+  readonly node: string;
+  readonly drop: string;
+  readonly backends: Backend[] = [];
+  private readonly procs: ChildProcess[] = [];
+  private destroyed = false;
+
+  private constructor(id: string) {
+    this.id = id;
+    this.client = `svp-${id}-client`;
+    this.node = `svp-${id}-node`;
+    this.drop = `svp-${id}-drop`;
+  }
+
+  get namespaces(): string[] {
+    return [this.client, this.node, this.drop, ...this.backends.map((b) => b.netns)];
+  }
+
+  static async create(opts: TopologyOptions = {}): Promise<Topology> {
+    const t = new Topology(randomBytes(3).toString('hex'));
+    installExitHook();
+    live.add(t);
+    try {
+      await t.build(opts);
+    } catch (e) {
+      await t.destroy();
+      throw e;
+    }
+    return t;
+  }
+
+  private async build(opts: TopologyOptions): Promise<void> {
+    const n = opts.backends ?? 3;
+    const per = opts.addressesPerBackend ?? 1;
+    for (const ns of [this.node, this.client, this.drop]) await sh(['ip', 'netns', 'add', ns]);
+    const ip = (ns: string, ...args: string[]) => sh(['ip', '-n', ns, ...args]);
+    const sysctl = (ns: string, key: string, v: string) => sh(['ip', 'netns', 'exec', ns, 'sysctl', '-qw', `${key}=${v}`]);
+
+    // All links are created from inside the node namespace, never in the root one.
+    await ip(this.node, 'link', 'set', 'lo', 'up');
+    await ip(this.node, 'link', 'add', 'to-client', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', this.client);
+    await ip(this.node, 'link', 'add', 'to-drop', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', this.drop);
+    await ip(this.node, 'link', 'add', 'svpbr', 'type', 'bridge');
+    await ip(this.node, 'addr', 'add', `${NODE_IP}/24`, 'dev', 'to-client');
+    await ip(this.node, 'addr', 'add', '10.253.0.1/30', 'dev', 'to-drop');
+    await ip(this.node, 'addr', 'add', `${NODE_BACKEND_IP}/16`, 'dev', 'svpbr');
+    for (const dev of ['to-client', 'to-drop', 'svpbr']) await ip(this.node, 'link', 'set', dev, 'up');
+    await ip(this.node, 'route', 'add', 'default', 'via', '10.253.0.2');
+    await sysctl(this.node, 'net.ipv4.ip_forward', '1');
+
+    await ip(this.client, 'link', 'set', 'lo', 'up');
+    await ip(this.client, 'addr', 'add', `${CLIENT_IP}/24`, 'dev', 'eth0');
+    await ip(this.client, 'link', 'set', 'eth0', 'up');
+    await ip(this.client, 'route', 'add', 'default', 'via', NODE_IP);
+
+    // The way out that goes nowhere: forward into a blackhole (no ICMP back).
+    await ip(this.drop, 'addr', 'add', '10.253.0.2/30', 'dev', 'eth0');
+    await ip(this.drop, 'link', 'set', 'eth0', 'up');
+    await sysctl(this.drop, 'net.ipv4.ip_forward', '1');
+    await ip(this.drop, 'route', 'add', 'blackhole', 'default');
+
+    for (let i = 0; i < n; i++) {
+      const b: Backend = { name: `b${i}`, netns: `svp-${this.id}-b${i}`, addresses: [] };
+      this.backends.push(b);
+      await sh(['ip', 'netns', 'add', b.netns]);
+      await ip(this.node, 'link', 'add', `to-b${i}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', b.netns);
+      await ip(this.node, 'link', 'set', `to-b${i}`, 'master', 'svpbr', 'up');
+      await ip(b.netns, 'link', 'set', 'lo', 'up');
+      for (let j = 0; j < per; j++) {
+        const addr = `10.244.${j}.${10 + i}`;
+        b.addresses.push(addr);
+        await ip(b.netns, 'addr', 'add', `${addr}/16`, 'dev', 'eth0');
+      }
+      await ip(b.netns, 'link', 'set', 'eth0', 'up');
+      await ip(b.netns, 'route', 'add', 'default', 'via', NODE_BACKEND_IP);
+    }
+    if (opts.servers !== false) {
+      const tcp = (opts.tcpPorts ?? [8080]).join(',');
+      const udp = (opts.udpPorts ?? [8080]).join(',');
+      await Promise.all(this.backends.map((b) => this.startServer(b, tcp, udp)));
+    }
+  }
+
+  private startServer(b: Backend, tcp: string, udp: string): Promise<void> {
+    const child = this.spawnIn(b.netns, [process.execPath, program('echo-server'), b.name, tcp, udp]);
+    return new Promise((resolve, reject) => {
+      let out = '';
+      let err = '';
+      const timer = setTimeout(() => reject(new Error(`echo server ${b.name} did not start: ${err}`)), 10_000);
+      child.stderr!.on('data', (d) => (err += d));
+      child.stdout!.on('data', (d) => {
+        out += d;
+        if (out.includes('ready')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.on('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`echo server ${b.name} exited (${code}): ${err}`));
+      });
+    });
+  }
+
+  /** Start a long-running process inside a namespace; destroy() ends it. */
+  spawnIn(netns: string, argv: string[], cgroup?: string): ChildProcess {
+    const cmd = ['ip', 'netns', 'exec', netns, ...argv];
+    // Join the cgroup first, then exec: the process never runs outside it.
+    const full = cgroup ? ['sh', '-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup, ...cmd] : cmd;
+    const child = spawn(full[0]!, full.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.procs.push(child);
+    return child;
+  }
+
+  /** Run the test client and return one Attempt per connection. */
+  async connect(run: ClientRun): Promise<Attempt[]> {
+    const spec = {
+      targets: run.targets.map((t) => ({ host: t.host, port: t.port, proto: t.proto ?? 'TCP' })),
+      count: run.count ?? 1,
+      timeoutMs: run.timeoutMs ?? 2000,
+    };
+    const child = this.spawnIn(run.from ?? this.client, [process.execPath, program('client'), JSON.stringify(spec)], run.cgroup);
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (err += d));
+    const code = await new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
+    this.procs.splice(this.procs.indexOf(child), 1);
+    if (code !== 0) throw new Error(`client failed (${code}): ${err.trim()}`);
+    return JSON.parse(out) as Attempt[];
+  }
+
+  /** Run a command in a namespace and return its stdout. */
+  exec(netns: string, argv: string[], input?: string): Promise<string> {
+    return sh(['ip', 'netns', 'exec', netns, ...argv], input);
+  }
+
+  async destroy(): Promise<void> {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    live.delete(this);
+    for (const p of this.procs) if (p.exitCode === null && p.pid) p.kill('SIGKILL');
+    await Promise.all(this.procs.map((p) => (p.exitCode === null && p.signalCode === null ? new Promise((r) => p.once('exit', r)) : null)));
+    for (const ns of this.namespaces) await sh(['ip', 'netns', 'del', ns]).catch(() => {});
+  }
+
+  /** Synchronous last-resort cleanup (process exit). */
+  destroySync(): void {
+    for (const p of this.procs) if (p.exitCode === null && p.pid) p.kill('SIGKILL');
+    for (const ns of this.namespaces) shSync(['ip', 'netns', 'del', ns]);
+  }
+}
+
+export function program(name: string): string {
+  const p = join(packageRoot, 'dist', 'sandbox', 'programs', `${name}.js`);
+  if (!existsSync(p)) throw new Error(`${p} is missing: run npm run build:ts`);
+  return p;
+}
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const t of live) t.destroySync();
+  });
+}
+
+/** Remove every live topology now (for SIGINT handlers of the CLI and lab). */
+export async function destroyAll(): Promise<void> {
+  await Promise.all([...live].map((t) => t.destroy()));
+}
