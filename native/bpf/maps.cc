@@ -1,0 +1,176 @@
+#include "maps.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <map>
+
+namespace svcproxy::bpf {
+namespace {
+
+struct OpenMap {
+  int fd = -1;
+  bpf_map_info info{};
+};
+
+// Pinned maps opened once per call, closed when the call ends.
+class MapCache {
+ public:
+  ~MapCache() {
+    for (auto& [path, m] : maps_) close(m.fd);
+  }
+  const OpenMap* Get(const std::string& path, const std::string& op, NativeError* err) {
+    auto it = maps_.find(path);
+    if (it != maps_.end()) return &it->second;
+    OpenMap m;
+    m.fd = bpf_obj_get(path.c_str());
+    if (m.fd < 0) {
+      err->SetErrno(op, errno, "open pinned map " + path);
+      return nullptr;
+    }
+    uint32_t len = sizeof(m.info);
+    if (bpf_obj_get_info_by_fd(m.fd, &m.info, &len) != 0) {
+      err->SetErrno(op, errno, "map info " + path);
+      close(m.fd);
+      return nullptr;
+    }
+    return &(maps_[path] = m);
+  }
+
+ private:
+  std::map<std::string, OpenMap> maps_;
+};
+
+bool PerCpu(uint32_t type) {
+  return type == BPF_MAP_TYPE_PERCPU_ARRAY || type == BPF_MAP_TYPE_PERCPU_HASH ||
+         type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+}
+
+uint32_t ValueBytes(const bpf_map_info& info) {
+  if (!PerCpu(info.type)) return info.value_size;
+  return ((info.value_size + 7) / 8 * 8) * libbpf_num_possible_cpus();
+}
+
+void Update(const OpenMap& m, const MapOp& op, NativeError* err) {
+  uint32_t n = op.keys.size() / m.info.key_size;
+  if (op.keys.size() != size_t(n) * m.info.key_size || op.values.size() != size_t(n) * ValueBytes(m.info)) {
+    err->Set("EINVAL", "bpf.update", "key/value buffers do not match the map's sizes: " + op.path);
+    return;
+  }
+  if (n == 0) return;
+  LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
+  uint32_t done = n;
+  if (bpf_map_update_batch(m.fd, op.keys.data(), op.values.data(), &done, &opts) == 0) return;
+  if (errno != EINVAL && errno != ENOTSUP && errno != EOPNOTSUPP) {
+    err->SetErrno("bpf.update", errno, op.path + " (" + std::to_string(done) + " of " + std::to_string(n) + " written)");
+    return;
+  }
+  // Kernels or map types without batch support: one element at a time.
+  for (uint32_t i = 0; i < n; i++) {
+    if (bpf_map_update_elem(m.fd, &op.keys[i * m.info.key_size], &op.values[i * ValueBytes(m.info)], BPF_ANY) != 0) {
+      err->SetErrno("bpf.update", errno, op.path);
+      return;
+    }
+  }
+}
+
+void Delete(const OpenMap& m, const MapOp& op, NativeError* err) {
+  uint32_t n = op.keys.size() / m.info.key_size;
+  if (op.keys.size() != size_t(n) * m.info.key_size) {
+    err->Set("EINVAL", "bpf.delete", "key buffer does not match the map's key size: " + op.path);
+    return;
+  }
+  if (n == 0) return;
+  uint32_t done = n;
+  if (bpf_map_delete_batch(m.fd, op.keys.data(), &done, nullptr) == 0) return;
+  // A missing key stops the batch (ENOENT): finish one by one, tolerating it.
+  for (uint32_t i = done; i < n; i++) {
+    if (bpf_map_delete_elem(m.fd, &op.keys[i * m.info.key_size]) != 0 && errno != ENOENT) {
+      err->SetErrno("bpf.delete", errno, op.path);
+      return;
+    }
+  }
+}
+
+}  // namespace
+
+void RunMapOps(const std::vector<MapOp>& ops, NativeError* err) {
+  MapCache cache;
+  for (const auto& op : ops) {
+    const char* name = op.kind == MapOpKind::kUpdate ? "bpf.update" : "bpf.delete";
+    const OpenMap* m = cache.Get(op.path, name, err);
+    if (m == nullptr) return;
+    if (op.kind == MapOpKind::kUpdate)
+      Update(*m, op, err);
+    else
+      Delete(*m, op, err);
+    if (err->failed()) return;
+  }
+}
+
+void DumpMap(const std::string& path, MapDump* out, NativeError* err) {
+  MapCache cache;
+  const OpenMap* m = cache.Get(path, "bpf.dump", err);
+  if (m == nullptr) return;
+  out->key_size = m->info.key_size;
+  out->value_size = ValueBytes(m->info);
+  uint32_t cap = m->info.max_entries;
+  std::vector<uint8_t> keys(size_t(cap) * out->key_size), values(size_t(cap) * out->value_size);
+
+  // Batched lookup walks hash buckets; continue from the returned token.
+  std::vector<uint8_t> in_token(out->key_size > 8 ? out->key_size : 8), out_token(in_token.size());
+  bool first = true;
+  uint32_t total = 0;
+  while (total < cap) {
+    uint32_t n = cap - total;
+    int rc = bpf_map_lookup_batch(m->fd, first ? nullptr : in_token.data(), out_token.data(),
+                                  &keys[size_t(total) * out->key_size], &values[size_t(total) * out->value_size], &n,
+                                  nullptr);
+    int e = rc != 0 ? errno : 0;
+    if (rc != 0 && e != ENOENT) {
+      if (first && (e == EINVAL || e == ENOTSUP || e == EOPNOTSUPP)) break;  // fall back below
+      err->SetErrno("bpf.dump", e, path);
+      return;
+    }
+    total += n;
+    first = false;
+    in_token = out_token;
+    if (e == ENOENT) {
+      out->count = total;
+      keys.resize(size_t(total) * out->key_size);
+      values.resize(size_t(total) * out->value_size);
+      out->keys = std::move(keys);
+      out->values = std::move(values);
+      return;
+    }
+  }
+  if (!first) {  // filled to capacity
+    out->count = total;
+    out->keys = std::move(keys);
+    out->values = std::move(values);
+    return;
+  }
+  // No batch support for this map type: walk keys one by one.
+  std::vector<uint8_t> key(out->key_size), next(out->key_size);
+  bool have = false;
+  total = 0;
+  while (bpf_map_get_next_key(m->fd, have ? key.data() : nullptr, next.data()) == 0) {
+    if (bpf_map_lookup_elem(m->fd, next.data(), &values[size_t(total) * out->value_size]) == 0) {
+      std::copy(next.begin(), next.end(), keys.begin() + size_t(total) * out->key_size);
+      total++;
+    }
+    key = next;
+    have = true;
+    if (total == cap) break;
+  }
+  out->count = total;
+  keys.resize(size_t(total) * out->key_size);
+  values.resize(size_t(total) * out->value_size);
+  out->keys = std::move(keys);
+  out->values = std::move(values);
+}
+
+}  // namespace svcproxy::bpf

@@ -1,0 +1,157 @@
+/** Map dumps -> ServicePortState[] (and the index sync.ts works from). */
+import type { BpfMapDump } from '../../native/bpf.js';
+import type { Backend, Family, ServicePortState } from '../../plan/types.js';
+import { parseKey, type Frontend, type Programmed } from './entries.js';
+import {
+  BACKEND,
+  BACKEND_KEY,
+  decodeAddr,
+  KEY_LEN,
+  META,
+  protoName,
+  SERVICE_KEY,
+  SERVICE_VALUE,
+  SVP_F_CLUSTER_IP,
+  SVP_F_EXTERNAL_IP,
+  SVP_F_LB_IP,
+  SVP_M_AFFINITY,
+  SVP_M_EXTERNAL_LOCAL,
+  SVP_M_HAS_ENDPOINTS,
+} from './layout.js';
+
+export interface Dumps {
+  meta: BpfMapDump;
+  services: BpfMapDump;
+  backends: BpfMapDump;
+}
+
+interface FrontendRecord extends Frontend {
+  metaId: number;
+}
+
+function decodeFrontends(d: BpfMapDump): FrontendRecord[] {
+  const out: FrontendRecord[] = [];
+  const K = SERVICE_KEY.fields;
+  const V = SERVICE_VALUE.fields;
+  for (let i = 0; i < d.count; i++) {
+    const k = i * d.keySize;
+    const v = i * d.valueSize;
+    const family = d.keys[k + K.family!.offset] as Family;
+    const proto = protoName(d.keys[k + K.proto!.offset]!);
+    if (!proto) continue;
+    const zero = d.keys.subarray(k, k + 16).every((b) => b === 0);
+    const flags = d.values.readUInt32LE(v + V.flags!.offset);
+    out.push({
+      addr: zero ? '' : decodeAddr(d.keys, k + K.addr!.offset, family),
+      port: d.keys.readUInt16BE(k + K.port!.offset),
+      proto,
+      family,
+      flags,
+      external: (flags & SVP_F_CLUSTER_IP) === 0,
+      metaId: d.values.readUInt32LE(v + V.meta_id!.offset),
+    });
+  }
+  return out;
+}
+
+function decodeBackends(d: BpfMapDump, familyOfGroup: Map<number, Family>): Map<number, Map<number, Backend>> {
+  const groups = new Map<number, Map<number, Backend>>();
+  for (let i = 0; i < d.count; i++) {
+    const k = i * d.keySize;
+    const v = i * d.valueSize;
+    const group = d.keys.readUInt32LE(k + BACKEND_KEY.fields.group!.offset);
+    const family = familyOfGroup.get(group);
+    if (family === undefined) continue; // an old generation being retired
+    const slot = d.keys.readUInt32LE(k + BACKEND_KEY.fields.slot!.offset);
+    let g = groups.get(group);
+    if (!g) groups.set(group, (g = new Map()));
+    g.set(slot, { address: decodeAddr(d.values, v + BACKEND.fields.addr!.offset, family), port: d.values.readUInt16BE(v + BACKEND.fields.port!.offset) });
+  }
+  return groups;
+}
+
+const slots = (g: Map<number, Backend> | undefined, count: number): Backend[] => {
+  const out: Backend[] = [];
+  for (let i = 0; i < count; i++) {
+    const be = g?.get(i);
+    if (be) out.push(be);
+  }
+  return out;
+};
+
+export function decodeState(dumps: Dumps): Map<string, Programmed> {
+  const M = META.fields;
+  const frontendsByMeta = new Map<number, FrontendRecord[]>();
+  for (const fe of decodeFrontends(dumps.services)) {
+    const list = frontendsByMeta.get(fe.metaId);
+    if (list) list.push(fe);
+    else frontendsByMeta.set(fe.metaId, [fe]);
+  }
+  interface MetaRec {
+    id: number;
+    key: string;
+    gen: number;
+    flags: number;
+    affinitySec: number;
+    port: number;
+    nodePort: number;
+    internalCount: number;
+    externalCount: number;
+    externalGroup: number;
+  }
+  const metas: MetaRec[] = [];
+  const familyOfGroup = new Map<number, Family>();
+  const d = dumps.meta;
+  for (let i = 0; i < d.count; i++) {
+    const v = i * d.valueSize;
+    const raw = d.values.subarray(v + M.key!.offset, v + M.key!.offset + KEY_LEN);
+    const end = raw.indexOf(0);
+    const m: MetaRec = {
+      id: d.keys.readUInt32LE(i * d.keySize),
+      key: raw.subarray(0, end < 0 ? KEY_LEN : end).toString('latin1'),
+      gen: d.values.readUInt32LE(v + M.gen!.offset),
+      flags: d.values.readUInt32LE(v + M.flags!.offset),
+      affinitySec: d.values.readUInt32LE(v + M.affinity_sec!.offset),
+      port: d.values.readUInt16LE(v + M.port!.offset),
+      nodePort: d.values.readUInt16LE(v + M.node_port!.offset),
+      internalCount: d.values.readUInt32LE(v + M.internal_count!.offset),
+      externalCount: d.values.readUInt32LE(v + M.external_count!.offset),
+      externalGroup: d.values.readUInt32LE(v + M.external_group!.offset),
+    };
+    const parsed = parseKey(m.key);
+    if (!parsed) continue;
+    metas.push(m);
+    familyOfGroup.set(m.id * 4 + m.gen * 2, parsed.family);
+    familyOfGroup.set(m.externalGroup, parsed.family);
+  }
+  const groups = decodeBackends(dumps.backends, familyOfGroup);
+
+  const index = new Map<string, Programmed>();
+  for (const m of metas) {
+    const id = parseKey(m.key)!;
+    const fronts = frontendsByMeta.get(m.id) ?? [];
+    const cluster = fronts.find((fe) => fe.flags & SVP_F_CLUSTER_IP);
+    const ips = (flag: number) => fronts.filter((fe) => fe.flags & flag).map((fe) => fe.addr).sort();
+    const state: ServicePortState = {
+      key: m.key,
+      ...id,
+      clusterIP: cluster?.addr ?? '',
+      port: m.port,
+      nodePort: m.nodePort === 0 ? null : m.nodePort,
+      externalIPs: ips(SVP_F_EXTERNAL_IP),
+      loadBalancerIPs: ips(SVP_F_LB_IP),
+      affinitySeconds: m.flags & SVP_M_AFFINITY ? m.affinitySec : null,
+      externalLocal: (m.flags & SVP_M_EXTERNAL_LOCAL) !== 0,
+      internal: slots(groups.get(m.id * 4 + m.gen * 2), m.internalCount),
+      external: slots(groups.get(m.externalGroup), m.externalCount),
+      hasEndpoints: (m.flags & SVP_M_HAS_ENDPOINTS) !== 0,
+    };
+    index.set(m.key, {
+      state,
+      metaId: m.id,
+      gen: m.gen,
+      frontends: fronts.map(({ metaId: _, ...fe }) => fe),
+    });
+  }
+  return index;
+}

@@ -1,0 +1,155 @@
+/**
+ * bpf mode with real traffic: a closed topology, a cgroup created here (the
+ * only one programs attach to), a private bpffs for the pins. The client
+ * joins the cgroup, so its connect()/sendmsg() are translated.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { open, type Proxy } from '../../src/api/proxy.js';
+import { createBpfDataplane } from '../../src/dataplanes/bpf/index.js';
+import { parseServices } from '../../src/model/index.js';
+import { diff } from '../../src/plan/index.js';
+import { mountPrivateBpffs, TestCgroup } from '../../src/sandbox/cgroup.js';
+import { NODE_IP, Topology } from '../../src/sandbox/topology.js';
+
+const VIP = '10.96.0.10';
+
+function services(opts: { endpoints?: number[]; affinity?: boolean; nodePort?: number; extra?: object[] } = {}) {
+  const eps = (opts.endpoints ?? [0, 1, 2]).map((i) => ({ address: `10.244.0.${10 + i}` }));
+  return parseServices(
+    JSON.stringify({
+      services: [
+        {
+          name: 'web',
+          type: opts.nodePort ? 'NodePort' : 'ClusterIP',
+          clusterIP: VIP,
+          ports: [
+            { name: 'http', port: 80, targetPort: 8080, ...(opts.nodePort ? { nodePort: opts.nodePort } : {}) },
+            { name: 'dns', protocol: 'UDP', port: 53, targetPort: 8080 },
+          ],
+          ...(opts.affinity ? { sessionAffinity: 'ClientIP', sessionAffinityTimeoutSeconds: 60 } : {}),
+          endpoints: eps,
+        },
+        { name: 'empty', clusterIP: '10.96.0.11', ports: [{ port: 80, targetPort: 8080 }] },
+        ...(opts.extra ?? []),
+      ],
+    }),
+  );
+}
+
+// Unconnected UDP (sendmsg4/recvmsg4) and TCP getpeername, seen from the client.
+const PEER_CHECK = `
+import socket, sys, json
+vip, tport, uport = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.settimeout(2)
+u.sendto(b'hi\\n', (vip, uport)); data, src = u.recvfrom(1000)
+t = socket.create_connection((vip, tport), timeout=2); peer = t.getpeername(); tdata = t.recv(1000)
+print(json.dumps({'udpFrom': list(src), 'udpData': data.decode(), 'tcpPeer': list(peer), 'tcpData': tdata.decode()}))
+`;
+
+describe('bpf dataplane (real traffic, test cgroup)', () => {
+  let topo: Topology;
+  let cg: TestCgroup;
+  let bpffs: Awaited<ReturnType<typeof mountPrivateBpffs>>;
+  let proxy: Proxy;
+
+  beforeAll(async () => {
+    bpffs = await mountPrivateBpffs();
+    process.env.SVCPROXY_BPFFS = bpffs.path;
+    cg = TestCgroup.create('svp-bpf');
+    topo = await Topology.create({ backends: 3 });
+    proxy = await open({ mode: 'bpf', netns: topo.node, cgroup: cg.path });
+  });
+
+  afterAll(async () => {
+    await proxy?.cleanup().catch(() => {});
+    await topo?.destroy();
+    await cg?.remove();
+    await bpffs?.unmount();
+    delete process.env.SVCPROXY_BPFFS;
+  });
+
+  it('refuses without a cgroup, naming the option', async () => {
+    const dp = createBpfDataplane({ netns: 'whatever' });
+    await expect(dp.read()).rejects.toThrow(/--cgroup PATH/);
+  });
+
+  it('spreads TCP and UDP over every endpoint, only for sockets in the cgroup', async () => {
+    await proxy.apply(services());
+    const tcp = await topo.connect({ targets: [{ host: VIP, port: 80 }], count: 60, cgroup: cg.path });
+    expect(tcp.every((a) => a.ok)).toBe(true);
+    expect(new Set(tcp.map((a) => a.backend))).toEqual(new Set(['b0', 'b1', 'b2']));
+    const udp = await topo.connect({ targets: [{ host: VIP, port: 53, proto: 'UDP' }], count: 30, cgroup: cg.path });
+    expect(udp.every((a) => a.ok)).toBe(true);
+    expect(new Set(udp.map((a) => a.backend)).size).toBeGreaterThan(1);
+    // the same client outside the cgroup is not translated (VIP leads nowhere)
+    const outside = await topo.connect({ targets: [{ host: VIP, port: 80 }], count: 1, timeoutMs: 500 });
+    expect(outside[0]!.ok).toBe(false);
+  });
+
+  it('reads back exactly what it applied', async () => {
+    const desired = await proxy.desired(services());
+    const actual = await proxy.read();
+    expect(diff(desired, actual)).toEqual({ added: [], removed: [], changed: [], unchanged: desired.length });
+  });
+
+  it('shows the VIP to UDP recvfrom and TCP getpeername', async () => {
+    const r = await cg.run(['python3', '-c', PEER_CHECK, VIP, '80', '53'], { netns: topo.client });
+    expect(r.code, r.err).toBe(0);
+    const seen = JSON.parse(r.out) as { udpFrom: [string, number]; tcpPeer: [string, number]; udpData: string; tcpData: string };
+    expect(seen.udpFrom).toEqual([VIP, 53]);
+    expect(seen.tcpPeer).toEqual([VIP, 80]);
+    expect(seen.udpData).toMatch(/^b[012] \S+:8080 10\.250\.0\.2:/);
+    expect(seen.tcpData).toMatch(/^b[012] 10\.244\.0\.1[012]:8080 10\.250\.0\.2:/);
+  });
+
+  it('rejects at once when a service has no endpoints', async () => {
+    const [a] = await topo.connect({ targets: [{ host: '10.96.0.11', port: 80 }], count: 1, cgroup: cg.path });
+    expect(a!.ok).toBe(false);
+    expect(a!.error).toBe('EPERM');
+    expect(a!.ms).toBeLessThan(500);
+  });
+
+  it('stops sending to a removed endpoint', async () => {
+    await proxy.apply(services({ endpoints: [0, 2] }));
+    const tcp = await topo.connect({ targets: [{ host: VIP, port: 80 }], count: 40, cgroup: cg.path });
+    expect(tcp.every((a) => a.ok)).toBe(true);
+    expect(new Set(tcp.map((a) => a.backend))).toEqual(new Set(['b0', 'b2']));
+    expect(diff(await proxy.desired(services({ endpoints: [0, 2] })), await proxy.read()).changed).toEqual([]);
+  });
+
+  it('pins a client with ClientIP affinity', async () => {
+    await proxy.apply(services({ affinity: true }));
+    const tcp = await topo.connect({ targets: [{ host: VIP, port: 80 }], count: 20, cgroup: cg.path });
+    expect(tcp.every((a) => a.ok)).toBe(true);
+    expect(new Set(tcp.map((a) => a.backend)).size).toBe(1);
+  });
+
+  it('answers a node port on the node addresses', async () => {
+    await proxy.apply(services({ nodePort: 30080 }));
+    const tcp = await topo.connect({ targets: [{ host: NODE_IP, port: 30080 }], count: 30, cgroup: cg.path });
+    expect(tcp.every((a) => a.ok)).toBe(true);
+    expect(new Set(tcp.map((a) => a.backend))).toEqual(new Set(['b0', 'b1', 'b2']));
+  });
+
+  it('keeps forwarding without the process, and a new one re-adopts the pins', async () => {
+    const set = services({ nodePort: 30080 });
+    await proxy.close();
+    const again = await open({ mode: 'bpf', netns: topo.node, cgroup: cg.path });
+    const plan = await again.apply(set);
+    expect(plan.plan.changes.added.length + plan.plan.changes.changed.length + plan.plan.changes.removed.length).toBe(0);
+    const tcp = await topo.connect({ targets: [{ host: VIP, port: 80 }], count: 10, cgroup: cg.path });
+    expect(tcp.every((a) => a.ok)).toBe(true);
+    proxy = again;
+  });
+
+  it('removes services and then everything it pinned', async () => {
+    await proxy.apply(parseServices(JSON.stringify({ services: [] })));
+    expect(await proxy.read()).toEqual([]);
+    await proxy.cleanup();
+    const { readdirSync } = await import('node:fs');
+    // a fresh bpffs holds only the kernel's own maps.debug/progs.debug
+    expect(readdirSync(bpffs.path).filter((f) => !f.endsWith('.debug'))).toEqual([]);
+    const after = await topo.connect({ targets: [{ host: VIP, port: 80 }], count: 1, timeoutMs: 500, cgroup: cg.path });
+    expect(after[0]!.ok).toBe(false);
+  });
+});
