@@ -37,10 +37,13 @@ export class Proxy {
   private capability?: Capability;
 
   constructor(
-    readonly mode: Mode,
     readonly dataplane: Dataplane,
-    private readonly opts: OpenOptions,
+    private readonly opts: DataplaneOptions = {},
   ) {}
+
+  get mode(): Dataplane['mode'] {
+    return this.dataplane.mode;
+  }
 
   async detect(): Promise<Capability> {
     this.capability ??= await this.dataplane.detect();
@@ -118,7 +121,7 @@ export async function open(opts: OpenOptions): Promise<Proxy> {
       field: 'netns',
     });
   });
-  return new Proxy(opts.mode, await createDataplane(opts.mode, opts), opts);
+  return new Proxy(await createDataplane(opts.mode, opts), opts);
 }
 
 /** Every mode's capability in a namespace. */

@@ -34,7 +34,7 @@ export interface ProgressEvent {
 }
 
 export interface Capability {
-  mode: Mode;
+  mode: Mode | 'fake';
   usable: boolean;
   /** why not usable, concrete: the missing feature, binary, library or privilege */
   reason?: string;
@@ -56,7 +56,8 @@ export interface ApplyStats {
 }
 
 export interface Dataplane {
-  readonly mode: Mode;
+  /** 'fake' only for the in-memory dataplane used by unit tests */
+  readonly mode: Mode | 'fake';
   /** usable here, and why not */
   detect(): Promise<Capability>;
   /** what svcproxy owns in the kernel now, as ServicePortStates */

@@ -1,0 +1,41 @@
+/**
+ * What the conformance suite needs from a mode under test: a Proxy to apply
+ * through, a way to make connections and see where they landed, and a view
+ * of the kernel (snapshot, foreign objects, leftovers).
+ */
+import type { Proxy } from '../../src/api/proxy.js';
+import type { Attempt, ClientTarget } from '../../src/sandbox/topology.js';
+
+export interface Target {
+  proxy: Proxy;
+  backends: { name: string; address: string }[];
+  /** the node's address as the client sees it (node ports answer there) */
+  nodeIP: string;
+  /** the client's own address (what a non-masqueraded endpoint sees) */
+  clientIP: string;
+  /** this node's name, for traffic policy Local */
+  nodeName: string;
+  connect(targets: ClientTarget[], count: number, timeoutMs?: number): Promise<Attempt[]>;
+  /** the namespace's whole kernel state as text, for byte-identical checks */
+  snapshot(): Promise<string>;
+  /** place objects svcproxy does not own (foreign chain, table, virtual server, program) */
+  placeForeign(): Promise<void>;
+  /** the foreign objects are still there, unchanged */
+  foreignIntact(): Promise<boolean>;
+  /** owned objects still in the kernel (empty after cleanup) */
+  ownedLeft(): Promise<string[]>;
+  destroy(): Promise<void>;
+}
+
+/** What a mode can do; the suite defines only the tests that apply (never skips). */
+export interface Features {
+  udp: boolean;
+  nodePort: boolean;
+  externalIPs: boolean;
+  /** external traffic is masqueraded (NAT modes) */
+  masquerade: boolean;
+  /** externalTrafficPolicy: Local keeps the client source */
+  externalLocal: boolean;
+}
+
+export const ALL_FEATURES: Features = { udp: true, nodePort: true, externalIPs: true, masquerade: true, externalLocal: true };

@@ -1,0 +1,4 @@
+import { describeConformance } from '../conformance/suite.js';
+import { fakeTarget } from '../conformance/fake.js';
+
+describeConformance('fake dataplane', fakeTarget);
