@@ -18,9 +18,7 @@ import { bpffsRoot, objectPath, pinPaths, pinRoot, type PinPaths } from './paths
 import { decodeState } from './read.js';
 import { renderBpf } from './render.js';
 import { MetaIds, planSync } from './sync.js';
-import { decodeAddr, ADDR_KEY } from './layout.js';
-
-const MAX_META = 131072; // SVP_MAX_META, bpf/svcproxy.h
+import { ADDR_KEY, decodeAddr, SVP_MAX_META as MAX_META } from './layout.js';
 
 class BpfDataplane implements Dataplane {
   readonly mode = 'bpf' as const;

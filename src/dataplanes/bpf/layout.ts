@@ -32,6 +32,8 @@ export const SERVICE_VALUE: StructLayout = {
 export const BACKEND_KEY: StructLayout = { name: 'svp_backend_key', size: 8, fields: { group: f(0, 4), slot: f(4, 4) } };
 export const BACKEND: StructLayout = { name: 'svp_backend', size: 20, fields: { addr: f(0, 16), port: f(16, 2), pad: f(18, 2) } };
 export const KEY_LEN = 192;
+/** SVP_MAX_META: meta ids (and svp_counters slots) are 1..SVP_MAX_META-1 */
+export const SVP_MAX_META = 131072;
 export const META: StructLayout = {
   name: 'svp_meta',
   size: 220,

@@ -1,0 +1,83 @@
+/** The publishing order of bpf mode's map batches, and the index it leaves. */
+import { describe, expect, it } from 'vitest';
+import { groupOf, type Programmed } from '../../src/dataplanes/bpf/entries.js';
+import { pinPaths } from '../../src/dataplanes/bpf/paths.js';
+import { MetaIds, planSync } from '../../src/dataplanes/bpf/sync.js';
+import { decodeState } from '../../src/dataplanes/bpf/read.js';
+import type { ServicePortState } from '../../src/plan/types.js';
+import type { BpfMapDump, BpfMapOp } from '../../src/native/bpf.js';
+import { diff } from '../../src/plan/index.js';
+
+const paths = pinPaths('/sys/fs/cgroup/unified/test');
+
+function state(over: Partial<ServicePortState> = {}): ServicePortState {
+  return {
+    key: 'default/web:http/TCP@4',
+    namespace: 'default',
+    name: 'web',
+    portName: 'http',
+    protocol: 'TCP',
+    family: 4,
+    clusterIP: '10.96.0.10',
+    port: 80,
+    nodePort: 30080,
+    externalIPs: ['192.0.2.1'],
+    loadBalancerIPs: [],
+    affinitySeconds: null,
+    externalLocal: false,
+    internal: [{ address: '10.244.0.10', port: 8080 }, { address: '10.244.0.11', port: 8080 }],
+    external: [{ address: '10.244.0.10', port: 8080 }, { address: '10.244.0.11', port: 8080 }],
+    hasEndpoints: true,
+    ...over,
+  };
+}
+
+const order = (ops: BpfMapOp[]) => ops.map((o) => `${o.op} ${o.path.split('/').pop()}`);
+
+describe('bpf sync order', () => {
+  it('writes backends and meta before publishing frontends, and retires afterwards', () => {
+    const ids = new MetaIds(100);
+    const first = planSync({ added: [state()], removed: [], changed: [], unchanged: 0 }, new Map(), ids, paths);
+    expect(order(first.ops)).toEqual(['update svp_backends', 'update svp_meta', 'update svp_services']);
+    const p = first.next.get('default/web:http/TCP@4')!;
+    expect(p.gen).toBe(0);
+    expect(p.frontends.map((f) => f.addr).sort()).toEqual(['', '10.96.0.10', '192.0.2.1']);
+
+    const after = state({ internal: [{ address: '10.244.0.12', port: 8080 }], external: [{ address: '10.244.0.12', port: 8080 }], externalIPs: [] });
+    const second = planSync({ added: [], removed: [], changed: [{ before: p.state, after, what: ['endpoints'] }], unchanged: 0 }, first.next, ids, paths);
+    expect(order(second.ops)).toEqual(['update svp_backends', 'update svp_meta', 'update svp_services', 'delete svp_services', 'delete svp_backends']);
+    const q = second.next.get(after.key)!;
+    expect(q.gen).toBe(1);
+    expect(q.metaId).toBe(p.metaId);
+    // the new generation's group is written, the old one deleted
+    const newGroup = second.ops[0]!.keys.readUInt32LE(0);
+    const oldGroup = second.ops[4]!.keys.readUInt32LE(0);
+    expect([newGroup, oldGroup]).toEqual([groupOf(p.metaId, 1, false), groupOf(p.metaId, 0, false)]);
+    // the external IP frontend that went away is deleted, the rest republished
+    expect(second.ops[3]!.keys.length).toBe(20);
+
+    const third = planSync({ added: [], removed: [after], changed: [], unchanged: 0 }, second.next, ids, paths);
+    expect(order(third.ops)).toEqual(['delete svp_services', 'delete svp_backends', 'delete svp_meta']);
+    expect(third.next.size).toBe(0);
+    expect(third.releasedIds).toEqual([p.metaId]);
+  });
+
+  it('refuses a key it cannot store, before building any op', () => {
+    const bad = state({ key: 'default/we b:http/TCP@4' });
+    expect(() => planSync({ added: [bad], removed: [], changed: [], unchanged: 0 }, new Map(), new MetaIds(10), paths)).toThrow(/cannot be stored/);
+  });
+
+  it('decodes what it encodes (read after apply is an empty diff)', () => {
+    const s = [state(), state({ key: 'default/web:dns/UDP@4', portName: 'dns', protocol: 'UDP', port: 53, nodePort: null, affinitySeconds: 60, external: [], externalLocal: true }), state({ key: 'ns/v6:/TCP@6', namespace: 'ns', name: 'v6', portName: '', family: 6, clusterIP: 'fd00::10', externalIPs: [], nodePort: null, internal: [{ address: 'fd00::1:2', port: 80 }], external: [{ address: 'fd00::1:2', port: 80 }] })];
+    const res = planSync({ added: s, removed: [], changed: [], unchanged: 0 }, new Map<string, Programmed>(), new MetaIds(100), paths);
+    const dump = (path: string, keySize: number, valueSize: number): BpfMapDump => {
+      const ops = res.ops.filter((o) => o.path === path && o.op === 'update');
+      const keys = Buffer.concat(ops.map((o) => o.keys));
+      const values = Buffer.concat(ops.map((o) => o.values!));
+      return { keySize, valueSize, count: keys.length / keySize, keys, values };
+    };
+    const index = decodeState({ meta: dump(paths.meta, 4, 220), services: dump(paths.services, 20, 20), backends: dump(paths.backends, 8, 20) });
+    const read = [...index.values()].map((e) => e.state);
+    expect(diff(s, read)).toEqual({ added: [], removed: [], changed: [], unchanged: 3 });
+  });
+});
