@@ -12,7 +12,8 @@ export function describePort(s: ServicePortState): string {
     .map((x) => ` [${x}]`)
     .join('');
   let ends = backends(s.internal);
-  if (JSON.stringify(s.internal) !== JSON.stringify(s.external)) ends += ` | external: ${backends(s.external)}`;
+  const externalFrontends = s.nodePort !== null || s.externalIPs.length + s.loadBalancerIPs.length > 0;
+  if (externalFrontends && JSON.stringify(s.internal) !== JSON.stringify(s.external)) ends += ` | external: ${backends(s.external)}`;
   return `${displayName(s)} ${s.protocol} ${fronts.join(', ')} -> ${ends}${extras}`;
 }
 

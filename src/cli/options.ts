@@ -1,0 +1,42 @@
+/** Options every command shares, and their translation to DataplaneOptions. */
+import { Option, type Command } from 'commander';
+import { MODES, type DataplaneOptions, type Mode } from '../dataplanes/types.js';
+import { invalidField } from '../errors.js';
+
+export interface CommonFlags {
+  netns?: string;
+  cgroup?: string;
+  nodeName?: string;
+  clusterCidr?: string;
+  masqueradeAll?: boolean;
+  iptables?: 'auto' | 'nft' | 'legacy';
+  json?: boolean;
+}
+
+export function common(cmd: Command): Command {
+  return cmd
+    .option('--netns <name>', 'network namespace where the rules live (default: the current one)')
+    .option('--cgroup <path>', 'cgroup v2 directory bpf mode attaches to (other modes ignore it)')
+    .option('--node-name <name>', "this node's name, for traffic policy Local (default: hostname)")
+    .option('--cluster-cidr <cidr>', 'masquerade cluster-IP traffic from outside this CIDR')
+    .option('--masquerade-all', 'masquerade all service traffic')
+    .addOption(new Option('--iptables <flavour>', 'iptables flavour').choices(['auto', 'nft', 'legacy']).default('auto'));
+}
+
+export const modeOption = () => new Option('--mode <mode>', `dataplane: ${MODES.join(', ')}`).choices([...MODES]);
+
+export function dataplaneOptions(f: CommonFlags): DataplaneOptions {
+  return {
+    netns: f.netns,
+    cgroup: f.cgroup,
+    nodeName: f.nodeName,
+    clusterCIDR: f.clusterCidr,
+    masqueradeAll: f.masqueradeAll,
+    iptablesBackend: f.iptables,
+  };
+}
+
+export function requireMode(mode: string | undefined): Mode {
+  if (!mode) throw invalidField('--mode', `required: one of ${MODES.join(', ')}`);
+  return mode as Mode;
+}
