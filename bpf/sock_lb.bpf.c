@@ -7,6 +7,7 @@
  */
 #include <linux/bpf.h>
 #include <linux/in.h>
+#include <linux/errno.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
@@ -175,7 +176,10 @@ static __always_inline int translate(struct bpf_sock_addr *ctx, int family) {
   if (!svc) return 1;
   if (svc->count == 0) {
     count(svc->meta_id, 1);
-    return 0; /* reject at once: a service without endpoints */
+    /* reject at once, as kube-proxy's REJECT does: connect() fails with
+     * ECONNREFUSED instead of the default EPERM */
+    bpf_set_retval(-ECONNREFUSED);
+    return 0;
   }
   struct svp_backend *be = pick_backend(ctx, svc);
   if (!be) return 1; /* publishing order makes this unreachable; do not break the socket */

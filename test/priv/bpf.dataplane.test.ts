@@ -29,7 +29,7 @@ function services(opts: { endpoints?: number[]; affinity?: boolean; nodePort?: n
           ...(opts.affinity ? { sessionAffinity: 'ClientIP', sessionAffinityTimeoutSeconds: 60 } : {}),
           endpoints: eps,
         },
-        { name: 'empty', clusterIP: '10.96.0.11', ports: [{ port: 80, targetPort: 8080 }] },
+        { name: 'empty', clusterIP: '10.96.0.11', ports: [{ name: 'tcp', port: 80, targetPort: 8080 }, { name: 'udp', protocol: 'UDP', port: 80, targetPort: 8080 }] },
         ...(opts.extra ?? []),
       ],
     }),
@@ -44,6 +44,19 @@ u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.settimeout(2)
 u.sendto(b'hi\\n', (vip, uport)); data, src = u.recvfrom(1000)
 t = socket.create_connection((vip, tport), timeout=2); peer = t.getpeername(); tdata = t.recv(1000)
 print(json.dumps({'udpFrom': list(src), 'udpData': data.decode(), 'tcpPeer': list(peer), 'tcpData': tdata.decode()}))
+`;
+
+const UDP_REJECT = `
+import socket, sys, errno
+vip, port = sys.argv[1], int(sys.argv[2])
+res = []
+try:
+    socket.socket(socket.AF_INET, socket.SOCK_DGRAM).connect((vip, port)); res.append('connect ok')
+except OSError as e: res.append('connect ' + errno.errorcode[e.errno])
+try:
+    socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'x', (vip, port)); res.append('sendto ok')
+except OSError as e: res.append('sendto ' + errno.errorcode[e.errno])
+print(' / '.join(res))
 `;
 
 describe('bpf dataplane (real traffic, test cgroup)', () => {
@@ -105,8 +118,11 @@ describe('bpf dataplane (real traffic, test cgroup)', () => {
   it('rejects at once when a service has no endpoints', async () => {
     const [a] = await topo.connect({ targets: [{ host: '10.96.0.11', port: 80 }], count: 1, cgroup: cg.path });
     expect(a!.ok).toBe(false);
-    expect(a!.error).toBe('EPERM');
+    expect(a!.error).toBe('ECONNREFUSED');
     expect(a!.ms).toBeLessThan(500);
+    // connected and unconnected UDP are refused the same way
+    const udp = await cg.run(['python3', '-c', UDP_REJECT, '10.96.0.11', '80'], { netns: topo.client });
+    expect(udp.out.trim()).toBe('connect ECONNREFUSED / sendto ECONNREFUSED');
   });
 
   it('stops sending to a removed endpoint', async () => {
