@@ -1,6 +1,180 @@
-// Placeholder: the nft mode's native functions are registered here.
+// nftables through libnftables, in-process: one nft_ctx per network
+// namespace, commands as one buffer = one atomic netlink transaction.
+//
+// libnftables 1.0.6 opens its netlink socket inside nft_ctx_new() (checked:
+// the socket appears right after nft_ctx_new, before any command), so the
+// context is created on a worker thread inside a NetnsGuard; the socket then
+// stays bound to that namespace. Commands also run inside the guard because
+// libnftables may reopen the socket and resolves names (fib, ifnames) in the
+// calling thread's namespace.
+//
+//   nftOpen(netns)                 -> Promise<handle>   (nft_ctx_new in netns)
+//   nftRun(handle, text, json)     -> Promise<string>   (output buffer)
+//   nftClose(handle)               -> Promise<void>
+//
+// Failures reject with SvcproxyError code "ENFTABLES" carrying libnftables'
+// error buffer (which holds the kernel's reason); libnftables does not expose
+// the errno, and we do not guess it from the text.
+#include <nftables/libnftables.h>
+
+#include <mutex>
+#include <string>
+
+#include "error.h"
 #include "exports.h"
+#include "netns.h"
 
 namespace svcproxy {
-void InitNft(Napi::Env env, Napi::Object exports) {}
+namespace {
+
+struct NftHandle {
+  std::string netns;
+  std::mutex mu;               // one command at a time per context
+  struct nft_ctx* ctx = nullptr;
+};
+
+void FreeHandle(NftHandle* h) {
+  std::lock_guard<std::mutex> lock(h->mu);
+  if (h->ctx != nullptr) nft_ctx_free(h->ctx);
+  h->ctx = nullptr;
+}
+
+// The JS object owns the handle; GC frees it if close() was never called.
+Napi::Value WrapHandle(Napi::Env env, NftHandle* h) {
+  return Napi::External<NftHandle>::New(env, h, [](Napi::Env, NftHandle* p) {
+    FreeHandle(p);
+    delete p;
+  });
+}
+
+NftHandle* UnwrapHandle(const Napi::Value& v) {
+  if (!v.IsExternal()) return nullptr;
+  return v.As<Napi::External<NftHandle>>().Data();
+}
+
+class OpenWorker : public PromiseWorker {
+ public:
+  OpenWorker(Napi::Env env, std::string netns) : PromiseWorker(env), netns_(std::move(netns)) {}
+
+ protected:
+  void Run() override {
+    NetnsGuard ns(netns_, &err_);
+    if (!ns.ok()) return;
+    ctx_ = nft_ctx_new(NFT_CTX_DEFAULT);
+    if (ctx_ == nullptr) {
+      err_.Set("ENFTABLES", "nft.open", "nft_ctx_new failed (cannot open a netfilter netlink socket)");
+      return;
+    }
+    if (nft_ctx_buffer_output(ctx_) != 0 || nft_ctx_buffer_error(ctx_) != 0) {
+      err_.Set("ENFTABLES", "nft.open", "libnftables: cannot buffer output/error");
+      nft_ctx_free(ctx_);
+      ctx_ = nullptr;
+    }
+  }
+
+  Napi::Value Result(Napi::Env env) override {
+    auto* h = new NftHandle();
+    h->netns = netns_;
+    h->ctx = ctx_;
+    return WrapHandle(env, h);
+  }
+
+ private:
+  std::string netns_;
+  struct nft_ctx* ctx_ = nullptr;
+};
+
+class RunWorker : public PromiseWorker {
+ public:
+  RunWorker(Napi::Env env, Napi::Value owner, NftHandle* h, std::string cmd, bool json)
+      : PromiseWorker(env), h_(h), cmd_(std::move(cmd)), json_(json) {
+    owner_ = Napi::Persistent(owner);  // keep the handle alive while queued
+  }
+
+ protected:
+  void Run() override {
+    std::lock_guard<std::mutex> lock(h_->mu);
+    if (h_->ctx == nullptr) {
+      err_.Set("ENFTABLES", "nft.run", "nftables context is closed");
+      return;
+    }
+    NetnsGuard ns(h_->netns, &err_);
+    if (!ns.ok()) return;
+    unsigned flags = json_ ? NFT_CTX_OUTPUT_JSON : 0;
+    nft_ctx_output_set_flags(h_->ctx, flags);
+    int rc = nft_run_cmd_from_buffer(h_->ctx, cmd_.c_str());
+    const char* out = nft_ctx_get_output_buffer(h_->ctx);
+    const char* errbuf = nft_ctx_get_error_buffer(h_->ctx);
+    if (out != nullptr) out_ = out;
+    if (rc != 0) {
+      std::string msg = errbuf != nullptr && *errbuf != '\0' ? errbuf : "libnftables refused the commands";
+      while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+      err_.Set("ENFTABLES", "nft.run", msg);
+    }
+  }
+
+  Napi::Value Result(Napi::Env env) override { return Napi::String::New(env, out_); }
+
+ private:
+  Napi::Reference<Napi::Value> owner_;
+  NftHandle* h_;
+  std::string cmd_;
+  bool json_;
+  std::string out_;
+};
+
+class CloseWorker : public PromiseWorker {
+ public:
+  CloseWorker(Napi::Env env, Napi::Value owner, NftHandle* h) : PromiseWorker(env), h_(h) {
+    owner_ = Napi::Persistent(owner);
+  }
+
+ protected:
+  void Run() override { FreeHandle(h_); }
+
+ private:
+  Napi::Reference<Napi::Value> owner_;
+  NftHandle* h_;
+};
+
+Napi::Value NftOpen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string netns;
+  if (info.Length() > 0 && info[0].IsString()) netns = info[0].As<Napi::String>().Utf8Value();
+  auto* w = new OpenWorker(env, std::move(netns));
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+Napi::Value NftRun(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  NftHandle* h = info.Length() > 0 ? UnwrapHandle(info[0]) : nullptr;
+  if (h == nullptr) return ThrowError(env, "EINVAL", "nft.run", "nftRun: handle from nftOpen required");
+  if (info.Length() < 2 || !info[1].IsString()) return ThrowError(env, "EINVAL", "nft.run", "nftRun: command text required");
+  bool json = info.Length() > 2 && info[2].ToBoolean().Value();
+  auto* w = new RunWorker(env, info[0], h, info[1].As<Napi::String>().Utf8Value(), json);
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+Napi::Value NftClose(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  NftHandle* h = info.Length() > 0 ? UnwrapHandle(info[0]) : nullptr;
+  if (h == nullptr) return ThrowError(env, "EINVAL", "nft.close", "nftClose: handle from nftOpen required");
+  auto* w = new CloseWorker(env, info[0], h);
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+}  // namespace
+
+void InitNft(Napi::Env env, Napi::Object exports) {
+  exports.Set("nftOpen", Napi::Function::New(env, NftOpen));
+  exports.Set("nftRun", Napi::Function::New(env, NftRun));
+  exports.Set("nftClose", Napi::Function::New(env, NftClose));
+}
+
 }  // namespace svcproxy

@@ -1,0 +1,103 @@
+/**
+ * Quick measurement of nftables-mode sync times (not a test). Runs only in a
+ * network namespace it creates and deletes:
+ *   full sync of N services x E endpoints, then one endpoint changed (median
+ *   of R), for N in the list given (default 1000 30000).
+ * Usage (compiled): node nftables-sync.js [N...]
+ */
+import { execFileSync } from 'node:child_process';
+import { diff } from '../src/plan/diff.js';
+import type { Plan, ServicePortState } from '../src/plan/types.js';
+import { createNftablesDataplane } from '../src/dataplanes/nftables/index.js';
+
+const ENDPOINTS = 4;
+const ROUNDS = 30;
+
+function services(n: number): ServicePortState[] {
+  const out: ServicePortState[] = [];
+  for (let i = 0; i < n; i++) {
+    const backends = Array.from({ length: ENDPOINTS }, (_, j) => ({ address: `10.${128 + (i >> 14)}.${(i >> 6) & 0xff}.${((i & 63) << 2) + j}`, port: 8080 }));
+    out.push({
+      key: `bench/svc-${i}:http/TCP@4`,
+      namespace: 'bench',
+      name: `svc-${i}`,
+      portName: 'http',
+      protocol: 'TCP',
+      family: 4,
+      clusterIP: `10.96.${i >> 8}.${i & 0xff}`,
+      port: 80,
+      nodePort: null,
+      externalIPs: [],
+      loadBalancerIPs: [],
+      affinitySeconds: null,
+      externalLocal: false,
+      internal: backends,
+      external: backends,
+      hasEndpoints: true,
+    });
+  }
+  return out.sort((a, b) => (a.key < b.key ? -1 : 1));
+}
+
+const plan = (desired: ServicePortState[], actual: ServicePortState[]): Plan => ({ desired, actual, changes: diff(desired, actual) });
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function measure(n: number, netns: string) {
+  const dp = createNftablesDataplane({ netns, clusterCIDR: '10.128.0.0/9' });
+  try {
+    const desired = services(n);
+    const p = plan(desired, []);
+    const t0 = performance.now();
+    const text = dp.render(p);
+    const tRender = performance.now() - t0;
+    const st = await dp.apply(p);
+    const tFull = performance.now() - t0;
+    let actual = desired;
+    const times: number[] = [];
+    const kernel: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const idx = Math.floor(n / 2);
+      const next = actual.slice();
+      const s = next[idx]!;
+      const eps = s.internal.slice();
+      eps[r % ENDPOINTS] = { address: eps[r % ENDPOINTS]!.address, port: 9000 + r };
+      next[idx] = { ...s, internal: eps, external: eps };
+      const p2 = plan(next, actual);
+      const t1 = performance.now();
+      const st2 = await dp.apply(p2);
+      times.push(performance.now() - t1);
+      kernel.push(st2.kernelMs);
+      actual = next;
+    }
+    const t2 = performance.now();
+    const back = await dp.read();
+    const tRead = performance.now() - t2;
+    const same = diff(actual, back);
+    console.log(
+      JSON.stringify({
+        services: n,
+        endpoints: ENDPOINTS,
+        textBytes: text.length,
+        renderMs: +tRender.toFixed(1),
+        fullSyncMs: +tFull.toFixed(1),
+        fullKernelMs: +st.kernelMs.toFixed(1),
+        oneEndpointMedianMs: +median(times).toFixed(2),
+        oneEndpointKernelMedianMs: +median(kernel).toFixed(2),
+        readMs: +tRead.toFixed(1),
+        readBackMatches: same.added.length + same.removed.length + same.changed.length === 0,
+      }),
+    );
+  } finally {
+    await dp.cleanup().catch(() => undefined);
+    await dp.close();
+  }
+}
+
+const sizes = process.argv.slice(2).map(Number).filter((x) => x > 0);
+const netns = `svp-nft-bench-${process.pid}`;
+execFileSync('ip', ['netns', 'add', netns]);
+try {
+  for (const n of sizes.length ? sizes : [1000, 30000]) await measure(n, netns);
+} finally {
+  execFileSync('ip', ['netns', 'del', netns]);
+}
