@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { groupOf, type Programmed } from '../../src/dataplanes/bpf/entries.js';
 import { pinPaths } from '../../src/dataplanes/bpf/paths.js';
-import { MetaIds, planSync } from '../../src/dataplanes/bpf/sync.js';
+import { commitSync, MetaIds, planSync } from '../../src/dataplanes/bpf/sync.js';
 import { decodeState } from '../../src/dataplanes/bpf/read.js';
 import type { ServicePortState } from '../../src/plan/types.js';
 import type { BpfMapDump, BpfMapOp } from '../../src/native/bpf.js';
@@ -37,16 +37,19 @@ const order = (ops: BpfMapOp[]) => ops.map((o) => `${o.op} ${o.path.split('/').p
 describe('bpf sync order', () => {
   it('writes backends and meta before publishing frontends, and retires afterwards', () => {
     const ids = new MetaIds(100);
-    const first = planSync({ added: [state()], removed: [], changed: [], unchanged: 0 }, new Map(), ids, paths);
+    const index = new Map<string, Programmed>();
+    const first = planSync({ added: [state()], removed: [], changed: [], unchanged: 0 }, index, ids, paths);
+    commitSync(index, first);
     expect(order(first.ops)).toEqual(['update svp_backends', 'update svp_meta', 'update svp_services']);
-    const p = first.next.get('default/web:http/TCP@4')!;
+    const p = index.get('default/web:http/TCP@4')!;
     expect(p.gen).toBe(0);
     expect(p.frontends.map((f) => f.addr).sort()).toEqual(['', '10.96.0.10', '192.0.2.1']);
 
     const after = state({ internal: [{ address: '10.244.0.12', port: 8080 }], external: [{ address: '10.244.0.12', port: 8080 }], externalIPs: [] });
-    const second = planSync({ added: [], removed: [], changed: [{ before: p.state, after, what: ['endpoints'] }], unchanged: 0 }, first.next, ids, paths);
+    const second = planSync({ added: [], removed: [], changed: [{ before: p.state, after, what: ['endpoints'] }], unchanged: 0 }, index, ids, paths);
+    commitSync(index, second);
     expect(order(second.ops)).toEqual(['update svp_backends', 'update svp_meta', 'update svp_services', 'delete svp_services', 'delete svp_backends']);
-    const q = second.next.get(after.key)!;
+    const q = index.get(after.key)!;
     expect(q.gen).toBe(1);
     expect(q.metaId).toBe(p.metaId);
     // the new generation's group is written, the old one deleted
@@ -56,9 +59,10 @@ describe('bpf sync order', () => {
     // the external IP frontend that went away is deleted, the rest republished
     expect(second.ops[3]!.keys.length).toBe(20);
 
-    const third = planSync({ added: [], removed: [after], changed: [], unchanged: 0 }, second.next, ids, paths);
+    const third = planSync({ added: [], removed: [after], changed: [], unchanged: 0 }, index, ids, paths);
+    commitSync(index, third);
     expect(order(third.ops)).toEqual(['delete svp_services', 'delete svp_backends', 'delete svp_meta']);
-    expect(third.next.size).toBe(0);
+    expect(index.size).toBe(0);
     expect(third.releasedIds).toEqual([p.metaId]);
   });
 

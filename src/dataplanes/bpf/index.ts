@@ -17,14 +17,18 @@ import { nodeAddresses, nodeAddrOps } from './nodeaddrs.js';
 import { bpffsRoot, objectPath, pinPaths, pinRoot, type PinPaths } from './paths.js';
 import { decodeState } from './read.js';
 import { renderBpf } from './render.js';
-import { MetaIds, planSync } from './sync.js';
+import { commitSync, MetaIds, planSync } from './sync.js';
 import { ADDR_KEY, decodeAddr, SVP_MAX_META as MAX_META } from './layout.js';
+
+/** how long the node's address list is trusted before `ip addr` is asked again */
+const NODE_ADDRS_TTL_MS = 5000;
 
 class BpfDataplane implements Dataplane {
   readonly mode = 'bpf' as const;
   private index: Map<string, Programmed> | undefined;
   private ids = new MetaIds(MAX_META);
   private nodeAddrs: string[] | undefined;
+  private nodeAddrsAt: number | undefined;
   private loaded = false;
 
   constructor(private readonly opts: DataplaneOptions) {}
@@ -76,8 +80,13 @@ class BpfDataplane implements Dataplane {
     const p = this.paths('apply');
     await withMode('bpf', this.ensureLoaded(p));
     if (!this.index) await this.read();
-    const want = await nodeAddresses(this.opts.netns);
+    // Node addresses are re-read at most every few seconds: spawning `ip`
+    // costs more than a whole one-service sync.
+    const fresh = this.nodeAddrsAt !== undefined && performance.now() - this.nodeAddrsAt < NODE_ADDRS_TTL_MS;
+    const want = fresh && this.nodeAddrs ? this.nodeAddrs : await nodeAddresses(this.opts.netns);
+    const tPlan = performance.now();
     const sync = planSync(plan.changes, this.index!, this.ids, p);
+    const planMs = performance.now() - tPlan;
     const ops = [...nodeAddrOps(p.nodeAddrs, want, this.nodeAddrs ?? []), ...sync.ops];
     const t0 = performance.now();
     try {
@@ -89,9 +98,10 @@ class BpfDataplane implements Dataplane {
     }
     const kernelMs = performance.now() - t0;
     for (const id of sync.releasedIds) this.ids.release(id);
-    this.index = sync.next;
+    commitSync(this.index!, sync);
+    if (!fresh) this.nodeAddrsAt = performance.now();
     this.nodeAddrs = want;
-    return { written: sync.written, removed: sync.removed, kernelMs, detail: { mapElements: sync.elements, batches: ops.length } };
+    return { written: sync.written, removed: sync.removed, kernelMs, detail: { mapElements: sync.elements, batches: ops.length, planMs } };
   }
 
   render(plan: Plan): string {
@@ -109,6 +119,7 @@ class BpfDataplane implements Dataplane {
     this.loaded = false;
     this.index = undefined;
     this.nodeAddrs = undefined;
+    this.nodeAddrsAt = undefined;
   }
 
   async close(): Promise<void> {}
