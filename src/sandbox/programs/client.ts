@@ -73,7 +73,9 @@ function udp(t: Target): Promise<Attempt> {
     sock.on('message', (m) => done({ ok: true, ...parse(m.toString()) }));
     // A connected UDP socket reports ICMP port-unreachable (REJECT) as ECONNREFUSED.
     sock.on('error', (e: NodeJS.ErrnoException) => done({ error: e.code ?? e.message }));
-    sock.connect(t.port, t.host, () => sock.send('hello\n'));
+    sock.connect(t.port, t.host, (err?: Error) =>
+      err ? done({ error: (err as NodeJS.ErrnoException).code ?? err.message }) : sock.send('hello\n'),
+    );
   });
 }
 
