@@ -6,6 +6,7 @@ import { invalidField } from '../errors.js';
 export interface CommonFlags {
   netns?: string;
   cgroup?: string;
+  bpffs?: string;
   nodeName?: string;
   clusterCidr?: string;
   masqueradeAll?: boolean;
@@ -17,6 +18,7 @@ export function common(cmd: Command): Command {
   return cmd
     .option('--netns <name>', 'network namespace where the rules live (default: the current one)')
     .option('--cgroup <path>', 'cgroup v2 directory bpf mode attaches to (other modes ignore it)')
+    .option('--bpffs <path>', 'bpffs mount bpf mode pins under (default /sys/fs/bpf)')
     .option('--node-name <name>', "this node's name, for traffic policy Local (default: hostname)")
     .option('--cluster-cidr <cidr>', 'masquerade cluster-IP traffic from outside this CIDR')
     .option('--masquerade-all', 'masquerade all service traffic')
@@ -29,6 +31,7 @@ export function dataplaneOptions(f: CommonFlags): DataplaneOptions {
   return {
     netns: f.netns,
     cgroup: f.cgroup,
+    bpffs: f.bpffs,
     nodeName: f.nodeName,
     clusterCIDR: f.clusterCidr,
     masqueradeAll: f.masqueradeAll,

@@ -13,6 +13,8 @@ export interface DataplaneOptions {
   netns?: string;
   /** cgroup v2 directory bpf mode attaches to (ignored by the other modes) */
   cgroup?: string;
+  /** bpffs mount bpf mode pins under (default /sys/fs/bpf) */
+  bpffs?: string;
   /** this node's name, for Local traffic policies */
   nodeName?: string;
   /** sources outside this CIDR are masqueraded for cluster IPs (kube-proxy --cluster-cidr) */
