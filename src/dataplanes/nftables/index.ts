@@ -115,8 +115,14 @@ export class NftablesDataplane implements Dataplane {
 
   /** Validate everything, then compute the text and the memory it leads to. */
   private prepare(plan: Plan): Prepared {
-    validatePorts(plan.desired);
-    return this.memory === undefined ? this.prepareFull(plan) : this.prepareDelta(plan, this.memory);
+    if (this.memory === undefined) {
+      validatePorts(plan.desired);
+      return this.prepareFull(plan);
+    }
+    // only what will be written needs checking (the rest was checked when written)
+    validatePorts(plan.changes.added);
+    validatePorts(plan.changes.changed.map((c) => c.after));
+    return this.prepareDelta(plan, this.memory);
   }
 
   private prepareFull(plan: Plan): Prepared {
