@@ -11,7 +11,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 PKGS=(iptables nftables ipvsadm iproute2 conntrack kmod util-linux
-      libmnl-dev libnftables-dev libbpf-dev linux-libc-dev pkg-config
+      libmnl-dev libnftables-dev libnftnl-dev libbpf-dev linux-libc-dev pkg-config
       clang-14 llvm-14 bpftool iperf3 user-mode-linux g++ make python3)
 missing=()
 for p in "${PKGS[@]}"; do

@@ -7,6 +7,7 @@
  *   ENOMODE     a mode is not usable on this kernel/host
  *   ENOIPVS     the kernel has no IPVS
  *   ERESTORE    iptables-restore refused a ruleset
+ *   ENFTABLES   libnftables / the kernel refused an nftables transaction (message: libnftables' text)
  *   ENOADDON    the native addon could not be loaded
  */
 export interface SvcproxyErrorDetails {
