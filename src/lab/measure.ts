@@ -1,0 +1,110 @@
+/**
+ * One mode at one size: full sync from empty, data-plane figures to the
+ * first and last service, one-endpoint changes, then cleanup. And the direct
+ * path (origin -> backend, no rules loaded) every ratio is taken against.
+ */
+import type { Proxy } from '../api/proxy.js';
+import type { Topology } from '../sandbox/topology.js';
+import { flushConntrack, measureLatency, measureRate, measureThroughput, type Where } from './loadgen.js';
+import { kernelMemoryKiB } from './machine.js';
+import { asSet, backendAddress, BACKEND_PORT, IPERF_PORT, IPERF_VIP, labServices, SERVICE_PORT, vipOf, withLastEndpointToggled } from './services.js';
+import { median } from './stats.js';
+import type { DirectFigures, Origin, Point } from './types.js';
+
+export interface MeasureSettings {
+  samples: number;
+  rateSeconds: number;
+  rateThreads: number;
+  iperfSeconds: number;
+  changes: number;
+}
+
+/** Called before each step with its name; counts progress. */
+export type Step = (phase: string) => void;
+
+export async function measureDirect(topo: Topology, where: Where, origin: Origin, s: MeasureSettings, step: Step): Promise<DirectFigures> {
+  const target = backendAddress(0);
+  step(`direct from ${origin}: latency`);
+  await flushConntrack(topo);
+  const latency = await measureLatency(where, target, BACKEND_PORT, s.samples);
+  step(`direct from ${origin}: connection rate`);
+  const rate = await measureRate(where, target, BACKEND_PORT, s.rateSeconds, s.rateThreads);
+  let throughput;
+  if (s.iperfSeconds > 0) {
+    step(`direct from ${origin}: iperf3`);
+    throughput = await measureThroughput(where, target, IPERF_PORT, s.iperfSeconds);
+  }
+  await flushConntrack(topo);
+  return { origin, latency, rate, throughput };
+}
+
+/** Steps measurePoint() reports, for the progress total. */
+export const pointSteps = (s: MeasureSettings): number => 6 + (s.iperfSeconds > 0 ? 1 : 0);
+
+export async function measurePoint(
+  proxy: Proxy,
+  topo: Topology,
+  where: Where,
+  size: { services: number; endpoints: number },
+  s: MeasureSettings,
+  step: (what: string) => void,
+): Promise<Point> {
+  const services = labServices(size.services, size.endpoints);
+  const lastVip = vipOf(size.services - 1);
+
+  step('full sync');
+  const kernelBefore = kernelMemoryKiB();
+  const t0 = performance.now();
+  const applied = await proxy.apply(asSet(services));
+  const wallMs = performance.now() - t0;
+  const kernelDeltaKiB = kernelMemoryKiB() - kernelBefore;
+  const mem = process.memoryUsage();
+  const stats = applied.stats!;
+
+  await flushConntrack(topo);
+  step('latency, first service');
+  const first = await measureLatency(where, vipOf(0), SERVICE_PORT, s.samples);
+  step('latency, last service');
+  const last = await measureLatency(where, lastVip, SERVICE_PORT, s.samples);
+  step('latency, direct path with rules loaded');
+  const directLoaded = await measureLatency(where, backendAddress(0), BACKEND_PORT, s.samples);
+  step('connection rate, last service');
+  const rate = await measureRate(where, lastVip, SERVICE_PORT, s.rateSeconds, s.rateThreads);
+  let throughput;
+  if (s.iperfSeconds > 0) {
+    step('iperf3 through a VIP');
+    throughput = await measureThroughput(where, IPERF_VIP, IPERF_PORT, s.iperfSeconds);
+  }
+  await flushConntrack(topo);
+
+  step('one endpoint change');
+  const wall: number[] = [];
+  const kernel: number[] = [];
+  const written: number[] = [];
+  let current = services;
+  for (let i = 0; i < s.changes; i++) {
+    // alternate: last endpoint of the last service goes not-ready, then ready again
+    current = withLastEndpointToggled(current, i % 2 === 1);
+    const c0 = performance.now();
+    const r = await proxy.apply(asSet(current));
+    wall.push(performance.now() - c0);
+    kernel.push(r.stats!.kernelMs);
+    written.push(r.stats!.written);
+  }
+
+  const c0 = performance.now();
+  await proxy.cleanup();
+  const cleanupMs = performance.now() - c0;
+
+  return {
+    services: size.services,
+    endpoints: size.endpoints,
+    sync: { wallMs, kernelMs: stats.kernelMs, detail: stats.detail },
+    change: { wallMs: wall, kernelMs: kernel, medianWallMs: median(wall), medianKernelMs: median(kernel), written },
+    cleanupMs,
+    memory: { rssKiB: Math.round(mem.rss / 1024), heapUsedKiB: Math.round(mem.heapUsed / 1024), kernelDeltaKiB },
+    latency: { first, last, directLoaded },
+    rate,
+    throughput,
+  };
+}

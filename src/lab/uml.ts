@@ -1,0 +1,73 @@
+/**
+ * IPVS where the host kernel has none: run the lab again inside User-Mode
+ * Linux (src/sandbox/uml.ts) for ipvs plus iptables, its baseline in the same
+ * boot, with --json-out to a file both sides see, and merge the guest's run
+ * into the results. Timings inside UML (one CPU, no JIT) are compared only
+ * with each other.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Capability, Mode } from '../dataplanes/types.js';
+import { packageRoot } from '../native/binding.js';
+import { runInUml, umlUnavailableReason } from '../sandbox/uml.js';
+import type { KernelRun, LabResults } from './types.js';
+
+export interface UmlPlan {
+  /** modes to run inside UML (empty: no boot) */
+  modes: Mode[];
+  /** reason shown for host modes handed to UML or left unmeasured */
+  reasons: Map<Mode, string>;
+}
+
+export function umlPlan(requested: readonly Mode[], caps: readonly Capability[], allowed: boolean, umlMissing = umlUnavailableReason()): UmlPlan {
+  const reasons = new Map<Mode, string>();
+  const ipvs = caps.find((c) => c.mode === 'ipvs');
+  if (!requested.includes('ipvs') || !ipvs || ipvs.usable) return { modes: [], reasons };
+  const why = ipvs.reason ?? 'not usable';
+  if (/not implemented/i.test(why)) reasons.set('ipvs', `not measured: ${why}`);
+  else if (!allowed) reasons.set('ipvs', `not measured on this kernel: ${why}`);
+  else if (umlMissing) reasons.set('ipvs', `not measured: ${why}; User-Mode Linux unavailable: ${umlMissing}`);
+  else {
+    reasons.set('ipvs', `host kernel: ${why}; measured inside User-Mode Linux instead`);
+    return { modes: ['iptables', 'ipvs'], reasons };
+  }
+  return { modes: [], reasons };
+}
+
+const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+export function guestCommand(modes: readonly Mode[], o: LabResults['options'], jsonOut: string): string {
+  const argv = [
+    process.execPath,
+    join(packageRoot, 'bin', 'svcproxy.js'),
+    'lab',
+    '--modes', modes.join(','),
+    '--services', o.services.join(','),
+    '--endpoints', o.endpoints.join(','),
+    '--samples', String(o.samples),
+    '--rate-seconds', String(o.rateSeconds),
+    '--rate-threads', String(o.rateThreads),
+    '--iperf-seconds', String(o.iperfSeconds),
+    '--changes', String(o.changes),
+    '--json-out', jsonOut,
+    '--no-progress',
+    '--no-uml',
+  ];
+  return argv.map(quote).join(' ');
+}
+
+export async function runModesInUml(modes: readonly Mode[], o: LabResults['options']): Promise<{ runs: KernelRun[] } | { error: string }> {
+  // /var/tmp, not /tmp: the guest's /tmp is a tmpfs of its own.
+  const dir = mkdtempSync('/var/tmp/svcproxy-lab-');
+  const file = join(dir, 'uml-results.json');
+  try {
+    const r = await runInUml({ command: guestCommand(modes, o, file), stream: null, timeoutMs: 60 * 60_000 });
+    if (r.status !== 0) return { error: `exit status ${r.status}: ${r.output.trim().split('\n').slice(-3).join(' | ')}` };
+    const guest = JSON.parse(readFileSync(file, 'utf8')) as LabResults;
+    return { runs: guest.runs.map((run) => ({ ...run, where: 'uml' as const })) };
+  } catch (e) {
+    return { error: (e as Error).message };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
