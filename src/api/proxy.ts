@@ -1,8 +1,9 @@
 /**
  * The public API: open() a mode in a namespace, then apply / diff / read /
- * cleanup. Every apply is a transaction: the input is validated completely
- * (model/), turned into a plan against what the kernel holds (plan/), and
- * only then handed to the dataplane, which applies it atomically.
+ * cleanup / switchMode. Every apply is a transaction: the input is validated
+ * completely (model/), turned into a plan against what the kernel holds
+ * (plan/), and only then handed to the dataplane, which applies it
+ * atomically where the kernel allows.
  */
 import { hostname } from 'node:os';
 import { SvcproxyError } from '../errors.js';
@@ -11,9 +12,12 @@ import { createDataplane } from '../dataplanes/registry.js';
 import { MODES, type ApplyStats, type Capability, type Dataplane, type DataplaneOptions, type Mode } from '../dataplanes/types.js';
 import type { ServiceSet } from '../model/types.js';
 import { diff, flatten, renderChangeSet, type ChangeSet, type Plan, type ServicePortState } from '../plan/index.js';
+import { recommend } from './choose.js';
+import { handOver, type SwitchResult } from './switch.js';
 
 export interface OpenOptions extends DataplaneOptions {
-  mode: Mode;
+  /** a mode, or 'auto' for the best usable one (see choose.ts) */
+  mode: Mode | 'auto';
 }
 
 export interface ApplyOptions {
@@ -35,18 +39,24 @@ export class Proxy {
   /** what the kernel holds, as last read or applied (svcproxy knows what it programmed) */
   private actual?: ServicePortState[];
   private capability?: Capability;
+  /** the last service set applied, so a mode switch can program it in full */
+  private lastSet?: ServiceSet;
 
   constructor(
-    readonly dataplane: Dataplane,
+    private current: Dataplane,
     private readonly opts: DataplaneOptions = {},
   ) {}
 
+  get dataplane(): Dataplane {
+    return this.current;
+  }
+
   get mode(): Dataplane['mode'] {
-    return this.dataplane.mode;
+    return this.current.mode;
   }
 
   async detect(): Promise<Capability> {
-    this.capability ??= await this.dataplane.detect();
+    this.capability ??= await this.current.detect();
     return this.capability;
   }
 
@@ -66,7 +76,7 @@ export class Proxy {
 
   async plan(set: ServiceSet): Promise<Plan> {
     const desired = await this.desired(set);
-    this.actual ??= await this.dataplane.read();
+    this.actual ??= await this.current.read();
     return { desired, actual: this.actual, changes: diff(desired, this.actual) };
   }
 
@@ -76,11 +86,12 @@ export class Proxy {
 
   async apply(set: ServiceSet, options: ApplyOptions = {}): Promise<ApplyResult> {
     const plan = await this.plan(set);
-    const result: ApplyResult = { plan, summary: renderChangeSet(plan.changes), rules: this.dataplane.render(plan) };
+    const result: ApplyResult = { plan, summary: renderChangeSet(plan.changes), rules: this.current.render(plan) };
     if (options.dryRun) return result;
     try {
-      result.stats = await this.dataplane.apply(plan);
+      result.stats = await this.current.apply(plan);
       this.actual = plan.desired;
+      this.lastSet = set;
     } catch (e) {
       this.actual = undefined; // re-read next time: the kernel is the judge
       throw e;
@@ -91,40 +102,79 @@ export class Proxy {
   /** What svcproxy owns in the kernel now (always re-read). */
   async read(): Promise<ServicePortState[]> {
     await this.ensureUsable();
-    this.actual = await this.dataplane.read();
+    this.actual = await this.current.read();
     return this.actual;
+  }
+
+  /**
+   * Move to another mode without losing connections: program the target
+   * with the full desired state, verify it by reading it back, let the old
+   * mode drain, then remove the old mode's state (make-before-break).
+   */
+  async switchMode(target: Mode, options: { drainTimeoutMs?: number } = {}): Promise<SwitchResult> {
+    await this.ensureUsable();
+    const next = await createDataplane(target, this.opts);
+    const states = this.lastSet ? undefined : (this.actual ?? (await this.current.read()));
+    const result = await handOver({
+      from: this.current,
+      to: next,
+      desired: (families) =>
+        this.lastSet
+          ? flatten(this.lastSet.services, { nodeName: this.opts.nodeName ?? hostname(), families })
+          : states!.filter((s) => families.includes(s.family)),
+      drainTimeoutMs: options.drainTimeoutMs ?? 30_000,
+    });
+    await this.current.close();
+    this.current = next;
+    this.capability = undefined;
+    this.actual = result.desired;
+    return result;
   }
 
   async cleanup(): Promise<void> {
     await this.ensureUsable();
-    await this.dataplane.cleanup();
+    await this.current.cleanup();
     this.actual = [];
   }
 
   async close(): Promise<void> {
-    await this.dataplane.close();
+    await this.current.close();
   }
 }
 
 export async function open(opts: OpenOptions): Promise<Proxy> {
-  if (!MODES.includes(opts.mode)) {
-    throw new SvcproxyError(`mode: must be one of ${MODES.join(', ')}, got ${JSON.stringify(opts.mode)}`, {
+  if (opts.mode !== 'auto' && !MODES.includes(opts.mode)) {
+    throw new SvcproxyError(`mode: must be auto or one of ${MODES.join(', ')}, got ${JSON.stringify(opts.mode)}`, {
       code: 'EINVAL',
       op: 'open',
       field: 'mode',
     });
   }
-  if (opts.netns) await native().checkNetns(opts.netns).catch((e: SvcproxyError) => {
-    throw new SvcproxyError(`netns: cannot enter network namespace ${JSON.stringify(opts.netns)}: ${e.message}`, {
-      code: e.code,
-      op: 'open',
-      field: 'netns',
-    });
-  });
-  return new Proxy(await createDataplane(opts.mode, opts), opts);
+  if (opts.netns) {
+    await native()
+      .checkNetns(opts.netns)
+      .catch((e: SvcproxyError) => {
+        throw new SvcproxyError(`netns: cannot enter network namespace ${JSON.stringify(opts.netns)}: ${e.message}`, {
+          code: e.code,
+          op: 'open',
+          field: 'netns',
+        });
+      });
+  }
+  const mode = opts.mode === 'auto' ? recommend(await detectAll(opts), { cgroup: opts.cgroup }).mode : opts.mode;
+  return new Proxy(await createDataplane(mode, opts), opts);
 }
 
 /** Every mode's capability in a namespace. */
 export async function detectAll(opts: DataplaneOptions = {}): Promise<Capability[]> {
-  return Promise.all(MODES.map(async (m) => (await createDataplane(m, opts)).detect()));
+  return Promise.all(
+    MODES.map(async (m) => {
+      const dp = await createDataplane(m, opts);
+      try {
+        return await dp.detect();
+      } finally {
+        await dp.close();
+      }
+    }),
+  );
 }

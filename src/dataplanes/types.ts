@@ -70,6 +70,13 @@ export interface Dataplane {
   render(plan: Plan): string;
   /** remove everything this mode owns in the namespace, nothing else */
   cleanup(): Promise<void>;
+  /**
+   * Before a switch away from this mode removes its state: wait until
+   * established connections no longer need it (IPVS: its connection table
+   * drains). Modes whose connections live on in conntrack or in the socket
+   * itself (iptables, nftables, bpf) need not implement it.
+   */
+  drain?(opts: { timeoutMs: number }): Promise<void>;
   /** release handles (native contexts, sockets) */
   close(): Promise<void>;
 }

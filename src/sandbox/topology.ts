@@ -17,8 +17,9 @@ import { join } from 'node:path';
 import { packageRoot } from '../native/binding.js';
 import { sh, shSync } from './shell.js';
 import type { Attempt } from './programs/client.js';
+import type { LoadReport } from './programs/load.js';
 
-export type { Attempt };
+export type { Attempt, LoadReport };
 
 export interface TopologyOptions {
   /** number of backend namespaces (default 3) */
@@ -51,6 +52,19 @@ export interface ClientRun {
   /** namespace to connect from (default: the client namespace) */
   from?: string;
   /** cgroup v2 directory the client process joins before connecting (bpf mode) */
+  cgroup?: string;
+}
+
+export interface LoadSpec {
+  targets: { host: string; port: number }[];
+  /** new connections per second per target (default 20) */
+  rate?: number;
+  /** long-lived connections exchanging data (default 4) */
+  longLived?: number;
+  /** hard stop, so a forgotten load never runs on (default 10 min) */
+  maxMs?: number;
+  slowMs?: number;
+  from?: string;
   cgroup?: string;
 }
 
@@ -168,11 +182,11 @@ export class Topology {
   }
 
   /** Start a long-running process inside a namespace; destroy() ends it. */
-  spawnIn(netns: string, argv: string[], cgroup?: string): ChildProcess {
+  spawnIn(netns: string, argv: string[], cgroup?: string, stdin: 'ignore' | 'pipe' = 'ignore'): ChildProcess {
     const cmd = ['ip', 'netns', 'exec', netns, ...argv];
     // Join the cgroup first, then exec: the process never runs outside it.
     const full = cgroup ? ['sh', '-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup, ...cmd] : cmd;
-    const child = spawn(full[0]!, full.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(full[0]!, full.slice(1), { stdio: [stdin, 'pipe', 'pipe'] });
     this.procs.push(child);
     return child;
   }
@@ -193,6 +207,36 @@ export class Topology {
     this.procs.splice(this.procs.indexOf(child), 1);
     if (code !== 0) throw new Error(`client failed (${code}): ${err.trim()}`);
     return JSON.parse(out) as Attempt[];
+  }
+
+  /**
+   * Start steady load (see programs/load.ts) from the client namespace;
+   * stop() ends it and returns its report.
+   */
+  async startLoad(spec: LoadSpec): Promise<{ stop: () => Promise<LoadReport> }> {
+    const { from, cgroup, ...rest } = spec;
+    const args = { rate: 20, longLived: 4, maxMs: 600_000, ...rest };
+    const child = this.spawnIn(from ?? this.client, [process.execPath, program('load'), JSON.stringify(args)], cgroup, 'pipe');
+    let out = '';
+    let err = '';
+    child.stderr!.on('data', (d) => (err += d));
+    const exited = new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.on('data', (d) => {
+        out += d;
+        if (out.startsWith('started\n')) resolve();
+      });
+      void exited.then((c) => reject(new Error(`load generator exited (${c}): ${err}`)));
+    });
+    return {
+      stop: async () => {
+        child.stdin!.end();
+        const code = await exited;
+        this.procs.splice(this.procs.indexOf(child), 1);
+        if (code !== 0) throw new Error(`load generator failed (${code}): ${err.trim()}`);
+        return JSON.parse(out.slice('started\n'.length)) as LoadReport;
+      },
+    };
   }
 
   /** Run a command in a namespace and return its stdout. */
