@@ -26,6 +26,7 @@ export const DEFAULT_MODULES: readonly string[] = [
   'ipv6',
   'veth',
   'dummy',
+  'bridge',
   'nf_conntrack',
   'nf_nat',
   'ip_vs',

@@ -1,7 +1,281 @@
-/** ipvs mode (placeholder until its issue lands). */
-import { unimplemented } from '../unimplemented.js';
-import type { Dataplane, DataplaneOptions } from '../types.js';
+/**
+ * ipvs mode: kube-proxy's IPVS layout. One virtual server per frontend
+ * (frontends.ts), VIPs bound on svcproxy0 (vips.ts), masquerade in an owned
+ * iptables chain (masq.ts), ownership in a record (state.ts). A sync
+ * touches only the virtual servers of changed service ports and diffs
+ * their dests against the kernel; removed dests with connections get
+ * weight 0 and are deleted by a later sync once drained.
+ *
+ * Option `scheduler` (DataplaneOptions & { scheduler }): any kernel
+ * scheduler (rr wrr lc wlc lblc lblcr dh sh sed nq mh fo ovf), default rr.
+ */
+import { readFile } from 'node:fs/promises';
+import { SvcproxyError, withMode } from '../../errors.js';
+import { IPVS_CMD, IPVS_SCHEDULERS, IP_VS_SVC_F, IpvsClient, describeService, type IpvsDest, type IpvsOp, type IpvsServiceSpec } from '../../native/ipvs.js';
+import { sortBackends } from '../../plan/flatten.js';
+import type { Backend, Plan, ServicePortState } from '../../plan/types.js';
+import { detectBackend, type IptablesBackend } from '../iptables/backend.js';
+import type { ApplyStats, Capability, Dataplane, DataplaneOptions } from '../types.js';
+import { boundVIPs, virtualServers, vsKey, type VirtualServer } from './frontends.js';
+import { removeMasq, syncMasq } from './masq.js';
+import { loadRecord, removeRecord, saveRecord, type Draining, type IpvsRecord } from './state.js';
+import { deleteDummy, ensureHolder, holderAddresses, nodeAddresses, syncAddresses } from './vips.js';
 
-export function createIpvsDataplane(_opts: DataplaneOptions): Dataplane {
-  return unimplemented('ipvs');
+export type IpvsDataplaneOptions = DataplaneOptions & { scheduler?: string };
+
+/** The sysctls IPVS mode needs, written in the target namespace only. */
+export const IPVS_SYSCTLS = { conntrack: 1, conn_reuse_mode: 0, expire_nodest_conn: 1, expire_quiescent_template: 1 };
+
+const destKey = (d: { address: string; port: number }) => `${d.address}:${d.port}`;
+const ESRCH_OK = (_: IpvsOp, code: string) => code === 'ESRCH' || code === 'ENOENT';
+
+export function createIpvsDataplane(opts: IpvsDataplaneOptions): Dataplane {
+  return new IpvsDataplane(opts);
+}
+
+export class IpvsDataplane implements Dataplane {
+  readonly mode = 'ipvs' as const;
+  private readonly netns: string;
+  private readonly ipvs: IpvsClient;
+  private readonly scheduler: string;
+  private iptables?: IptablesBackend;
+  private record?: IpvsRecord;
+  private ready = false;
+
+  constructor(private readonly opts: IpvsDataplaneOptions) {
+    this.netns = opts.netns ?? '';
+    this.ipvs = new IpvsClient(this.netns);
+    this.scheduler = opts.scheduler ?? 'rr';
+    if (!(IPVS_SCHEDULERS as readonly string[]).includes(this.scheduler)) {
+      throw new SvcproxyError(`scheduler: unknown IPVS scheduler "${this.scheduler}" (one of ${IPVS_SCHEDULERS.join(' ')})`, {
+        code: 'EINVAL',
+        op: 'open',
+        mode: 'ipvs',
+        field: 'scheduler',
+      });
+    }
+  }
+
+  async detect(): Promise<Capability> {
+    const versions: Record<string, string> = { kernel: (await readFile('/proc/sys/kernel/osrelease', 'utf8')).trim() };
+    try {
+      const info = await this.ipvs.info();
+      versions.ipvs = info.version;
+      const b = await this.ipt();
+      versions.iptables = b.version;
+      return { mode: this.mode, usable: true, versions, families: [4, 6], notes: [`IPVS ${info.version}, connection table ${info.connTabSize}`, `iptables-${b.flavour} for masquerade`] };
+    } catch (e) {
+      return { mode: this.mode, usable: false, reason: (e as Error).message, versions, families: [] };
+    }
+  }
+
+  private async ipt(): Promise<IptablesBackend> {
+    this.iptables ??= await detectBackend(this.netns, this.opts.iptablesBackend);
+    return this.iptables;
+  }
+
+  private rec(): IpvsRecord {
+    this.record ??= loadRecord(this.netns);
+    return this.record;
+  }
+
+  private async setup(): Promise<void> {
+    if (this.ready) return;
+    await this.ipvs.info();
+    await this.ipvs.sysctl(IPVS_SYSCTLS);
+    const r = this.rec();
+    const holder = await ensureHolder(this.netns);
+    r.holder = holder.dev;
+    if (r.states.length === 0) r.nodeIPs = await nodeAddresses(this.netns);
+    this.ready = true;
+  }
+
+  private servers(s: ServicePortState): VirtualServer[] {
+    return virtualServers(s, { scheduler: this.scheduler, nodeIPs: this.rec().nodeIPs });
+  }
+
+  async read(): Promise<ServicePortState[]> {
+    return withMode(this.mode, this.doRead());
+  }
+
+  private async doRead(): Promise<ServicePortState[]> {
+    const r = (this.record = loadRecord(this.netns));
+    if (r.states.length === 0) return [];
+    const present = new Map((await this.ipvs.services()).map((s) => [vsKey(s), s]));
+    const picks: { state: ServicePortState; vs: VirtualServer[]; cluster: IpvsServiceSpec; ext?: IpvsServiceSpec }[] = [];
+    for (const state of r.states) {
+      const vs = this.servers(state).filter((v) => present.has(vsKey(v.spec)));
+      const cluster = vs.find((v) => v.kind === 'cluster-ip');
+      if (!cluster) continue;
+      picks.push({ state, vs, cluster: cluster.spec, ext: vs.find((v) => v.kind !== 'cluster-ip')?.spec });
+    }
+    const specs = picks.flatMap((p) => (p.ext ? [p.cluster, p.ext] : [p.cluster]));
+    const dests = await this.ipvs.dests(specs);
+    const live = (d: IpvsDest[] | null | undefined): Backend[] => sortBackends((d ?? []).filter((x) => x.weight > 0).map((x) => ({ address: x.address, port: x.port })));
+    let i = 0;
+    return picks.map(({ state, vs, cluster, ext }) => {
+      const internal = live(dests[i++]);
+      // Without node ports or external IPs nothing receives external traffic (plan/flatten.ts).
+      const external = ext ? live(dests[i++]) : [];
+      const kinds = (k: VirtualServer['kind']) => new Set(vs.filter((v) => v.kind === k).map((v) => v.spec.address));
+      const c = present.get(vsKey(cluster))!;
+      return {
+        ...state,
+        externalIPs: state.externalIPs.filter((ip) => kinds('external-ip').has(ip)),
+        loadBalancerIPs: state.loadBalancerIPs.filter((ip) => kinds('lb-ip').has(ip)),
+        nodePort: state.nodePort !== null && (r.nodeIPs.length === 0 || kinds('node-port').size > 0) ? state.nodePort : null,
+        affinitySeconds: c.flags & IP_VS_SVC_F.PERSISTENT ? c.timeout : null,
+        internal,
+        external,
+        hasEndpoints: internal.length > 0 || external.length > 0 || state.hasEndpoints,
+      };
+    });
+  }
+
+  render(plan: Plan): string {
+    const lines: string[] = [];
+    const proto = (s: IpvsServiceSpec) => `${describeService(s)}`;
+    for (const s of plan.changes.removed) for (const v of this.servers(s)) lines.push(`delete service ${proto(v.spec)}`);
+    for (const s of [...plan.changes.added, ...plan.changes.changed.map((c) => c.after)]) {
+      for (const v of this.servers(s)) {
+        const persist = v.spec.timeout ? ` persistent ${v.spec.timeout}` : '';
+        lines.push(`service ${proto(v.spec)} ${v.spec.scheduler}${persist}  # ${s.key} ${v.kind}`);
+        for (const b of v.backends) lines.push(`  -> ${b.address}:${b.port} masq weight 1`);
+      }
+    }
+    return lines.join('\n') + (lines.length ? '\n' : '');
+  }
+
+  async apply(plan: Plan): Promise<ApplyStats> {
+    return withMode(this.mode, this.doApply(plan));
+  }
+
+  private async doApply(plan: Plan): Promise<ApplyStats> {
+    await this.setup();
+    const r = this.rec();
+    const t0 = performance.now();
+    const { added, removed, changed } = plan.changes;
+    const ops: IpvsOp[] = [];
+    const fresh = (v: VirtualServer) => {
+      ops.push({ cmd: IPVS_CMD.NEW_SERVICE, service: v.spec });
+      for (const b of v.backends) ops.push({ cmd: IPVS_CMD.NEW_DEST, service: v.spec, dest: { ...b, fwd: 0, weight: 1 } });
+    };
+    const dels: IpvsOp[] = [];
+    for (const s of removed) for (const v of this.servers(s)) dels.push({ cmd: IPVS_CMD.DEL_SERVICE, service: v.spec });
+    for (const s of added) for (const v of this.servers(s)) fresh(v);
+    // Changed ports: frontends that went away, new ones, and dests of the kept ones (diffed against the kernel).
+    const kept: VirtualServer[] = [];
+    for (const c of changed) {
+      const before = new Map(this.servers(c.before).map((v) => [vsKey(v.spec), v]));
+      for (const v of this.servers(c.after)) {
+        const old = before.get(vsKey(v.spec));
+        before.delete(vsKey(v.spec));
+        if (!old) fresh(v);
+        else {
+          if (old.spec.flags !== v.spec.flags || old.spec.timeout !== v.spec.timeout) ops.push({ cmd: IPVS_CMD.SET_SERVICE, service: v.spec });
+          kept.push(v);
+        }
+      }
+      for (const v of before.values()) dels.push({ cmd: IPVS_CMD.DEL_SERVICE, service: v.spec });
+    }
+    const draining = await this.destOps(kept, r.draining, ops);
+    await this.ipvs.apply(dels, { tolerate: ESRCH_OK });
+    await this.ipvs.apply(ops);
+    const kernelMs = performance.now() - t0;
+
+    const frontendsMoved = added.length + removed.length > 0 || changed.some((c) => c.what.some((w) => w !== 'endpoints'));
+    let masqRules = 0;
+    if (frontendsMoved || r.states.length === 0) {
+      await this.syncVIPs(plan);
+      masqRules = await syncMasq(await this.ipt(), plan.desired, { ...this.opts, nodeIPs: r.nodeIPs });
+      // Endpoints are read back from the kernel, so the record keeps no copies of them.
+      r.states = plan.desired.map((s) => ({ ...s, internal: [], external: [] }));
+    }
+    r.draining = draining;
+    saveRecord(this.netns, r);
+    return { written: added.length + changed.length, removed: removed.length, kernelMs, detail: { messages: ops.length + dels.length, draining: draining.length, masqRules } };
+  }
+
+  /**
+   * Dest changes for kept virtual servers, and the drain list: a dest no
+   * longer wanted keeps serving its connections at weight 0 and is deleted
+   * once ActiveConns + InActConns reach 0 (checked at every sync).
+   */
+  private async destOps(kept: VirtualServer[], oldDraining: Draining[], ops: IpvsOp[]): Promise<Draining[]> {
+    const keys = new Set(kept.map((v) => vsKey(v.spec)));
+    const recheck = oldDraining.filter((d) => !keys.has(vsKey(d.service)));
+    const specs = [...kept.map((v) => v.spec), ...recheck.map((d) => d.service)];
+    if (specs.length === 0) return [];
+    const current = await this.ipvs.dests(specs);
+    const draining: Draining[] = [];
+    kept.forEach((v, i) => {
+      const have = new Map((current[i] ?? []).map((d) => [destKey(d), d]));
+      const want = new Set(v.backends.map(destKey));
+      for (const b of v.backends) {
+        const d = have.get(destKey(b));
+        if (!d) ops.push({ cmd: IPVS_CMD.NEW_DEST, service: v.spec, dest: { ...b, fwd: 0, weight: 1 } });
+        else if (d.weight !== 1) ops.push({ cmd: IPVS_CMD.SET_DEST, service: v.spec, dest: { ...b, fwd: 0, weight: 1 } });
+      }
+      for (const d of have.values()) {
+        if (want.has(destKey(d))) continue;
+        this.retire(v.spec, d, ops, draining);
+      }
+    });
+    recheck.forEach((dr, j) => {
+      const d = (current[kept.length + j] ?? []).find((x) => destKey(x) === destKey(dr.dest));
+      if (d && d.weight === 0) this.retire(dr.service, d, ops, draining);
+    });
+    return draining;
+  }
+
+  private retire(service: IpvsServiceSpec, d: IpvsDest, ops: IpvsOp[], draining: Draining[]): void {
+    const dest = { address: d.address, port: d.port, fwd: d.fwd, weight: 0 };
+    if (d.activeConns + d.inactiveConns > 0) {
+      if (d.weight !== 0) ops.push({ cmd: IPVS_CMD.SET_DEST, service, dest });
+      draining.push({ service, dest });
+    } else {
+      ops.push({ cmd: IPVS_CMD.DEL_DEST, service, dest });
+    }
+  }
+
+  private async syncVIPs(plan: Plan): Promise<void> {
+    const r = this.rec();
+    const want = new Set(plan.desired.flatMap(boundVIPs));
+    const have = await holderAddresses(this.netns, r.holder);
+    // On svcproxy0 every address is ours; on lo only the ones recorded.
+    const ours = r.holder === 'lo' ? new Set(r.vips.filter((a) => have.has(a))) : have;
+    await syncAddresses(
+      this.netns,
+      r.holder,
+      [...want].filter((a) => !have.has(a)),
+      [...ours].filter((a) => !want.has(a)),
+    );
+    r.vips = [...want];
+  }
+
+  async cleanup(): Promise<void> {
+    return withMode(this.mode, this.doCleanup());
+  }
+
+  private async doCleanup(): Promise<void> {
+    const r = (this.record = loadRecord(this.netns));
+    const dels: IpvsOp[] = r.states.flatMap((s) => this.servers(s).map((v) => ({ cmd: IPVS_CMD.DEL_SERVICE, service: v.spec }) as IpvsOp));
+    if (dels.length > 0) await this.ipvs.apply(dels, { tolerate: ESRCH_OK });
+    if (r.holder === 'lo') {
+      const have = await holderAddresses(this.netns, 'lo');
+      await syncAddresses(this.netns, 'lo', [], r.vips.filter((a) => have.has(a)));
+    } else {
+      await deleteDummy(this.netns);
+    }
+    try {
+      await removeMasq(await this.ipt());
+    } catch (e) {
+      if (!(e instanceof SvcproxyError && e.code === 'ENOMODE')) throw e;
+    }
+    removeRecord(this.netns);
+    this.record = undefined;
+    this.ready = false;
+  }
+
+  async close(): Promise<void> {}
 }

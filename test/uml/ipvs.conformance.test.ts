@@ -1,0 +1,5 @@
+import { describeConformance } from '../conformance/suite.js';
+import { realTarget } from '../conformance/real.js';
+import { ipvsInspector } from './ipvs.inspector.js';
+
+describeConformance('ipvs (UML kernel)', () => realTarget({ mode: 'ipvs', inspector: ipvsInspector(), dataplane: { iptablesBackend: 'legacy' } }));
