@@ -61,7 +61,7 @@ struct {
 } svp_affinity SEC(".maps");
 
 struct {
-  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(type, BPF_MAP_TYPE_ARRAY);
   __uint(max_entries, SVP_MAX_META);
   __type(key, __u32);
   __type(value, struct svp_counters);
@@ -157,13 +157,17 @@ static __always_inline struct svp_backend *pick_backend(struct bpf_sock_addr *ct
   return be;
 }
 
-static __always_inline void count(__u32 meta_id, int rejected) {
+enum verdict { V_TRANSLATED, V_REJECTED, V_DROPPED };
+
+static __always_inline void count(__u32 meta_id, enum verdict v) {
   struct svp_counters *c = bpf_map_lookup_elem(&svp_counters, &meta_id);
   if (!c) return;
-  if (rejected)
-    c->rejected++;
+  if (v == V_TRANSLATED)
+    __sync_fetch_and_add(&c->translated, 1);
+  else if (v == V_REJECTED)
+    __sync_fetch_and_add(&c->rejected, 1);
   else
-    c->translated++;
+    __sync_fetch_and_add(&c->dropped, 1);
 }
 
 /* connect/sendmsg: 1 = go on (maybe rewritten), 0 = refuse (EPERM). */
@@ -175,7 +179,15 @@ static __always_inline int translate(struct bpf_sock_addr *ctx, int family) {
   struct svp_service_value *svc = find_service(&d, proto);
   if (!svc) return 1;
   if (svc->count == 0) {
-    count(svc->meta_id, 1);
+    if (svc->flags & SVP_F_DROP) {
+      /* kube-proxy drops: its client times out. Fail with that errno at
+       * once (waiting helps nobody); letting the socket go untranslated
+       * would send it wherever the VIP happens to route. */
+      count(svc->meta_id, V_DROPPED);
+      bpf_set_retval(-ETIMEDOUT);
+      return 0;
+    }
+    count(svc->meta_id, V_REJECTED);
     /* reject at once, as kube-proxy's REJECT does: connect() fails with
      * ECONNREFUSED instead of the default EPERM */
     bpf_set_retval(-ECONNREFUSED);
@@ -195,7 +207,7 @@ static __always_inline int translate(struct bpf_sock_addr *ctx, int family) {
   bpf_map_update_elem(&svp_revnat, &rk, &rv, BPF_ANY);
 
   write_dest(ctx, be->addr, be->port, family);
-  count(svc->meta_id, 0);
+  count(svc->meta_id, V_TRANSLATED);
   return 1;
 }
 

@@ -28,6 +28,10 @@
 #define SVP_F_NODE_PORT 0x2
 #define SVP_F_EXTERNAL_IP 0x4
 #define SVP_F_LB_IP 0x8
+/* not a frontend kind: with count 0, the service has endpoints but none for
+ * this traffic (a Local policy without local ones): kube-proxy drops, here
+ * connect()/sendmsg() fail with ETIMEDOUT instead of ECONNREFUSED */
+#define SVP_F_DROP 0x10
 
 /* svp_meta.flags */
 #define SVP_M_HAS_ENDPOINTS 0x1
@@ -45,7 +49,7 @@ struct svp_service_key {
 
 struct svp_service_value {
   __u32 group;        /* backend group: meta_id * 4 + gen * 2 + external */
-  __u32 count;        /* backends in the group; 0 = reject */
+  __u32 count;        /* backends in the group; 0 = reject (or drop: SVP_F_DROP) */
   __u32 meta_id;
   __u32 affinity_sec; /* ClientIP affinity timeout, 0 = none */
   __u32 flags;        /* SVP_F_* */
@@ -110,10 +114,13 @@ struct svp_affinity_value {
   __u32 pad;
 };
 
-/* counters (per-CPU array indexed by meta_id) */
+/* counters (array indexed by meta_id, atomic adds). Not per-CPU: a per-CPU
+ * array of SVP_MAX_META entries costs ~0.1 s to create and to free, and a
+ * shared cache line per service is nothing next to a connect() syscall. */
 struct svp_counters {
   __u64 translated;   /* connects/sendmsgs rewritten to a backend */
-  __u64 rejected;     /* refused: no endpoints */
+  __u64 rejected;     /* refused (ECONNREFUSED): no endpoints */
+  __u64 dropped;      /* failed (ETIMEDOUT): endpoints, but none for this traffic */
 };
 
 #endif /* SVCPROXY_BPF_H */

@@ -5,7 +5,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { open, type Proxy } from '../../src/api/proxy.js';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { createBpfDataplane } from '../../src/dataplanes/bpf/index.js';
+import { pinPaths } from '../../src/dataplanes/bpf/paths.js';
 import { parseServices } from '../../src/model/index.js';
 import { diff } from '../../src/plan/index.js';
 import { mountPrivateBpffs, TestCgroup } from '../../src/sandbox/cgroup.js';
@@ -125,6 +128,50 @@ describe('bpf dataplane (real traffic, test cgroup)', () => {
     expect(udp.out.trim()).toBe('connect ECONNREFUSED / sendto ECONNREFUSED');
   });
 
+  it('counts translated and rejected connects per service port', async () => {
+    const dp = createBpfDataplane({ netns: topo.node, cgroup: cg.path });
+    const keys = Object.fromEntries((await proxy.read()).map((st) => [`${st.name}:${st.portName}`, st.key]));
+    const before = await dp.counters();
+    expect([...before.keys()].sort()).toEqual(Object.values(keys).sort());
+    await topo.connect({ targets: [{ host: VIP, port: 80 }], count: 25, cgroup: cg.path });
+    await topo.connect({ targets: [{ host: '10.96.0.11', port: 80 }], count: 3, cgroup: cg.path });
+    await cg.run(['python3', '-c', UDP_REJECT, '10.96.0.11', '80'], { netns: topo.client }); // connect + sendto
+    const after = await dp.counters();
+    const delta = (k: string) => {
+      const a = after.get(keys[k]!)!;
+      const b = before.get(keys[k]!)!;
+      return { translated: a.translated - b.translated, rejected: a.rejected - b.rejected, dropped: a.dropped - b.dropped };
+    };
+    expect(delta('web:http')).toEqual({ translated: 25, rejected: 0, dropped: 0 });
+    expect(delta('empty:tcp')).toEqual({ translated: 0, rejected: 3, dropped: 0 });
+    expect(delta('empty:udp')).toEqual({ translated: 0, rejected: 2, dropped: 0 });
+    expect(delta('web:dns')).toEqual({ translated: 0, rejected: 0, dropped: 0 });
+  });
+
+  it('fails at once with ETIMEDOUT where kube-proxy drops (endpoints, none local)', async () => {
+    const local = {
+      name: 'local',
+      clusterIP: '10.96.0.12',
+      internalTrafficPolicy: 'Local',
+      ports: [{ name: 'tcp', port: 80, targetPort: 8080 }, { name: 'udp', protocol: 'UDP', port: 80, targetPort: 8080 }],
+      endpoints: [{ address: '10.244.0.10', nodeName: 'some-other-node' }],
+    };
+    await proxy.apply(services({ extra: [local] }));
+    const st = (await proxy.read()).find((x) => x.name === 'local' && x.portName === 'tcp')!;
+    expect({ internal: st.internal, hasEndpoints: st.hasEndpoints }).toEqual({ internal: [], hasEndpoints: true });
+    const [a] = await topo.connect({ targets: [{ host: '10.96.0.12', port: 80 }], count: 1, timeoutMs: 3000, cgroup: cg.path });
+    expect(a!.ok).toBe(false);
+    expect(a!.error).toBe('ETIMEDOUT');
+    expect(a!.ms).toBeLessThan(500); // not the client's own 3 s timeout: the program said so
+    const udp = await cg.run(['python3', '-c', UDP_REJECT, '10.96.0.12', '80'], { netns: topo.client });
+    expect(udp.out.trim()).toBe('connect ETIMEDOUT / sendto ETIMEDOUT');
+    const counters = await createBpfDataplane({ netns: topo.node, cgroup: cg.path }).counters();
+    expect(counters.get(st.key)).toEqual({ translated: 0, rejected: 0, dropped: 1 });
+    // the service without any endpoint still rejects
+    const [r] = await topo.connect({ targets: [{ host: '10.96.0.11', port: 80 }], count: 1, cgroup: cg.path });
+    expect(r!.error).toBe('ECONNREFUSED');
+  });
+
   it('stops sending to a removed endpoint', async () => {
     await proxy.apply(services({ endpoints: [0, 2] }));
     const tcp = await topo.connect({ targets: [{ host: VIP, port: 80 }], count: 40, cgroup: cg.path });
@@ -162,10 +209,32 @@ describe('bpf dataplane (real traffic, test cgroup)', () => {
     await proxy.apply(parseServices(JSON.stringify({ services: [] })));
     expect(await proxy.read()).toEqual([]);
     await proxy.cleanup();
-    const { readdirSync } = await import('node:fs');
     // a fresh bpffs holds only the kernel's own maps.debug/progs.debug
     expect(readdirSync(bpffs.path).filter((f) => !f.endsWith('.debug'))).toEqual([]);
     const after = await topo.connect({ targets: [{ host: VIP, port: 80 }], count: 1, timeoutMs: 500, cgroup: cg.path });
     expect(after[0]!.ok).toBe(false);
+  });
+
+  it('pins under DataplaneOptions.bpffs (--bpffs) over SVCPROXY_BPFFS', async () => {
+    // the variable still points at the suite's private bpffs: if the option
+    // were ignored, the pins would land there (never in the host's /sys/fs/bpf)
+    const own = await mountPrivateBpffs();
+    const cg2 = TestCgroup.create('svp-bpf-opt');
+    let p2: Proxy | undefined;
+    try {
+      p2 = await open({ mode: 'bpf', netns: topo.node, cgroup: cg2.path, bpffs: own.path });
+      expect((await p2.detect()).usable).toBe(true);
+      await p2.apply(services());
+      expect(existsSync(pinPaths(cg2.path, own.path).services)).toBe(true);
+      expect(existsSync(join(bpffs.path, 'svcproxy'))).toBe(false);
+      const tcp = await topo.connect({ targets: [{ host: VIP, port: 80 }], count: 10, cgroup: cg2.path });
+      expect(tcp.every((a) => a.ok)).toBe(true);
+      await p2.cleanup();
+      expect(readdirSync(own.path).filter((f) => !f.endsWith('.debug'))).toEqual([]);
+    } finally {
+      await p2?.cleanup().catch(() => {});
+      await cg2.remove();
+      await own.unmount();
+    }
   });
 });

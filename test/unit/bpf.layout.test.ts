@@ -22,7 +22,7 @@ function compileAndRun(): Record<string, number> {
       lines.push(`printf("%s %zu\\n", "${s.name}.${field}.size", sizeof(((struct ${s.name} *)0)->${field}));`);
     }
   }
-  const consts = ['SVP_F_CLUSTER_IP', 'SVP_F_NODE_PORT', 'SVP_F_EXTERNAL_IP', 'SVP_F_LB_IP', 'SVP_M_HAS_ENDPOINTS', 'SVP_M_EXTERNAL_LOCAL', 'SVP_M_AFFINITY', 'SVP_KEY_LEN', 'SVP_MAX_META'];
+  const consts = ['SVP_F_CLUSTER_IP', 'SVP_F_NODE_PORT', 'SVP_F_EXTERNAL_IP', 'SVP_F_LB_IP', 'SVP_F_DROP', 'SVP_M_HAS_ENDPOINTS', 'SVP_M_EXTERNAL_LOCAL', 'SVP_M_AFFINITY', 'SVP_KEY_LEN', 'SVP_MAX_META'];
   for (const c of consts) lines.push(`printf("%s %ld\\n", "${c}", (long)${c});`);
   const src = `#include <stddef.h>\n#include <stdio.h>\n#include "svcproxy.h"\nint main(void) {\n${lines.join('\n')}\nreturn 0;\n}\n`;
   writeFileSync(join(dir, 'layout.c'), src);
@@ -44,7 +44,7 @@ describe('bpf map layouts', () => {
   }
 
   it('flag values and limits match', () => {
-    expect([c.SVP_F_CLUSTER_IP, c.SVP_F_NODE_PORT, c.SVP_F_EXTERNAL_IP, c.SVP_F_LB_IP]).toEqual([L.SVP_F_CLUSTER_IP, L.SVP_F_NODE_PORT, L.SVP_F_EXTERNAL_IP, L.SVP_F_LB_IP]);
+    expect([c.SVP_F_CLUSTER_IP, c.SVP_F_NODE_PORT, c.SVP_F_EXTERNAL_IP, c.SVP_F_LB_IP, c.SVP_F_DROP]).toEqual([L.SVP_F_CLUSTER_IP, L.SVP_F_NODE_PORT, L.SVP_F_EXTERNAL_IP, L.SVP_F_LB_IP, L.SVP_F_DROP]);
     expect([c.SVP_M_HAS_ENDPOINTS, c.SVP_M_EXTERNAL_LOCAL, c.SVP_M_AFFINITY]).toEqual([L.SVP_M_HAS_ENDPOINTS, L.SVP_M_EXTERNAL_LOCAL, L.SVP_M_AFFINITY]);
     expect(c.SVP_KEY_LEN).toBe(L.KEY_LEN);
     expect(c.SVP_MAX_META).toBe(L.SVP_MAX_META);
@@ -64,5 +64,13 @@ describe('bpf map layouts', () => {
     L.encodeAddr(b, 0, 'fd00::1');
     expect(b.toString('hex')).toBe('fd000000000000000000000000000001');
     expect(L.decodeAddr(b, 0, 6)).toBe('fd00::1');
+  });
+
+  it('encodes IPv4 without the generic parser, and refuses what is not an address', () => {
+    const b = Buffer.alloc(16);
+    L.encodeAddr(b, 0, '255.0.10.9');
+    expect(b.toString('hex')).toBe('ff000a09000000000000000000000000');
+    for (const bad of ['256.0.0.1', '1.2.3', '1.2.3.4.5', '1..2.3', '1.2.3.4 ', 'a.b.c.d', '1.2.3.1234', 'x'])
+      expect(() => L.encodeAddr(Buffer.alloc(16), 0, bad), bad).toThrow(/not an IP address/);
   });
 });

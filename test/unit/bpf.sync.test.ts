@@ -7,6 +7,7 @@ import { decodeState } from '../../src/dataplanes/bpf/read.js';
 import type { ServicePortState } from '../../src/plan/types.js';
 import type { BpfMapDump, BpfMapOp } from '../../src/native/bpf.js';
 import { diff } from '../../src/plan/index.js';
+import * as L from '../../src/dataplanes/bpf/layout.js';
 
 const paths = pinPaths('/sys/fs/cgroup/unified/test');
 
@@ -40,7 +41,10 @@ describe('bpf sync order', () => {
     const index = new Map<string, Programmed>();
     const first = planSync({ added: [state()], removed: [], changed: [], unchanged: 0 }, index, ids, paths);
     commitSync(index, first);
-    expect(order(first.ops)).toEqual(['update svp_backends', 'update svp_meta', 'update svp_services']);
+    expect(order(first.ops)).toEqual(['update svp_backends', 'update svp_counters', 'update svp_meta', 'update svp_services']);
+    // the new meta id's counters are zeroed (a removed port may have used it)
+    expect(first.ops[1]!.keys.readUInt32LE(0)).toBe(first.takenIds[0]);
+    expect(first.ops[1]!.values!.equals(Buffer.alloc(24))).toBe(true);
     const p = index.get('default/web:http/TCP@4')!;
     expect(p.gen).toBe(0);
     expect(p.frontends.map((f) => f.addr).sort()).toEqual(['', '10.96.0.10', '192.0.2.1']);
@@ -64,6 +68,32 @@ describe('bpf sync order', () => {
     expect(order(third.ops)).toEqual(['delete svp_services', 'delete svp_backends', 'delete svp_meta']);
     expect(index.size).toBe(0);
     expect(third.releasedIds).toEqual([p.metaId]);
+  });
+
+  it('marks a frontend without endpoints for its traffic as drop, one without any endpoint as reject', () => {
+    const ids = new MetaIds(10);
+    // internalTrafficPolicy Local without local endpoints: cluster IP drops, node port still forwards
+    const local = state({ internal: [], externalIPs: [] });
+    const none = state({ key: 'default/none:http/TCP@4', name: 'none', clusterIP: '10.96.0.11', nodePort: null, externalIPs: [], internal: [], external: [], hasEndpoints: false });
+    const res = planSync({ added: [local, none], removed: [], changed: [], unchanged: 0 }, new Map(), ids, paths);
+    const svc = res.ops.find((o) => o.path === paths.services)!;
+    const entries = Array.from({ length: svc.keys.length / 20 }, (_, i) => ({
+      addr: [...svc.keys.subarray(i * 20, i * 20 + 4)].join('.'),
+      count: svc.values!.readUInt32LE(i * 20 + 4),
+      flags: svc.values!.readUInt32LE(i * 20 + 16),
+    }));
+    expect(entries).toEqual([
+      { addr: '10.96.0.10', count: 0, flags: L.SVP_F_CLUSTER_IP | L.SVP_F_DROP },
+      { addr: '0.0.0.0', count: 2, flags: L.SVP_F_NODE_PORT },
+      { addr: '10.96.0.11', count: 0, flags: L.SVP_F_CLUSTER_IP },
+    ]);
+    // the drop bit is derived, not state: read-back still yields the same states
+    const dump = (path: string, keySize: number, valueSize: number): BpfMapDump => {
+      const op = res.ops.find((o) => o.path === path && o.op === 'update')!;
+      return { keySize, valueSize, count: op.keys.length / keySize, keys: op.keys, values: op.values! };
+    };
+    const index = decodeState({ meta: dump(paths.meta, 4, 220), services: dump(paths.services, 20, 20), backends: dump(paths.backends, 8, 20) });
+    expect(diff([local, none], [...index.values()].map((e) => e.state)).unchanged).toBe(2);
   });
 
   it('refuses a key it cannot store, before building any op', () => {

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, statfsSync } from 'node:fs';
 import { release } from 'node:os';
 import { bpfAddon } from '../../native/bpf.js';
 import type { Capability } from '../types.js';
-import { bpffsRoot, objectPath } from './paths.js';
+import { objectPath } from './paths.js';
 
 // statfs f_type values (linux/magic.h)
 export const CGROUP2_SUPER_MAGIC = 0x63677270;
@@ -37,7 +37,7 @@ function effectiveCaps(): bigint {
   return m ? BigInt(`0x${m[1]}`) : 0n;
 }
 
-export async function detectBpf(cgroup: string | undefined): Promise<Capability> {
+export async function detectBpf(cgroup: string | undefined, bpffs: string): Promise<Capability> {
   const versions: Record<string, string> = { kernel: release() };
   const notes: string[] = [];
   const result = (reason?: string): Capability => ({ mode: 'bpf', usable: reason === undefined, reason, versions, families: [4, 6], notes });
@@ -59,8 +59,7 @@ export async function detectBpf(cgroup: string | undefined): Promise<Capability>
   if (probe.bpfCode === 'ENOSYS') return result('the kernel has no bpf() syscall (CONFIG_BPF_SYSCALL)');
   if (probe.bpfErrno !== 0) return result(`the bpf() syscall fails: ${probe.bpfCode}`);
 
-  if (fsType(bpffsRoot()) !== BPF_FS_MAGIC)
-    return result(`no bpffs mounted at ${bpffsRoot()} (mount -t bpf bpffs ${bpffsRoot()})`);
+  if (fsType(bpffs) !== BPF_FS_MAGIC) return result(`no bpffs mounted at ${bpffs} (mount -t bpf bpffs ${bpffs}, or pass --bpffs PATH)`);
   if (!existsSync(objectPath())) return result(`BPF object ${objectPath()} is missing: run npm run build:bpf`);
   if (cgroup === undefined) notes.push('needs --cgroup PATH (a cgroup v2 directory) to apply');
   else if (fsType(cgroup) !== CGROUP2_SUPER_MAGIC) return result(`--cgroup ${cgroup} is not a cgroup v2 directory`);

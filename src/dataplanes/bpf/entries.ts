@@ -41,13 +41,20 @@ export interface Programmed {
 export const groupOf = (metaId: number, gen: number, external: boolean) => metaId * 4 + gen * 2 + (external ? 1 : 0);
 export const frontendId = (fe: Pick<Frontend, 'family' | 'addr' | 'port' | 'proto'>) => `${fe.family}|${fe.addr}|${fe.port}|${fe.proto}`;
 
-const sameBackends = (a: Backend[], b: Backend[]) =>
-  a.length === b.length && a.every((x, i) => x.address === b[i]!.address && x.port === b[i]!.port);
+function sameBackends(a: Backend[], b: Backend[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i]!.address !== b[i]!.address || a[i]!.port !== b[i]!.port) return false;
+  return true;
+}
 
 /** External frontends share the internal group when the lists are equal. */
 export const externalShared = (s: ServicePortState) => sameBackends(s.internal, s.external);
 
 export function frontendsOf(s: ServicePortState): Frontend[] {
+  // the common case, a cluster IP only: no id map, no id strings
+  if (s.nodePort === null && s.externalIPs.length === 0 && s.loadBalancerIPs.length === 0)
+    return [{ addr: s.clusterIP, port: s.port, proto: s.protocol, family: s.family, flags: SVP_F_CLUSTER_IP, external: false }];
   const byId = new Map<string, Frontend>();
   const add = (addr: string, port: number, flags: number, external: boolean) => {
     const fe: Frontend = { addr, port, proto: s.protocol, family: s.family, flags, external };
@@ -67,10 +74,13 @@ export function metaFlags(s: ServicePortState): number {
 }
 
 const KEY_RE = /^([a-z0-9][a-z0-9.-]*)\/([a-z0-9][a-z0-9.-]*):([a-z0-9-]*)\/(TCP|UDP|SCTP)@([46])$/;
+/** KEY_RE without captures: what the sync hot path tests */
+const KEY_OK = /^[a-z0-9][a-z0-9.-]*\/[a-z0-9][a-z0-9.-]*:[a-z0-9-]*\/(?:TCP|UDP|SCTP)@[46]$/;
 
 /** The key string stored in svp_meta: validated here so nothing odd reaches the kernel. */
 export function checkStorable(s: ServicePortState): void {
-  if (!KEY_RE.test(s.key) || Buffer.byteLength(s.key) >= KEY_LEN)
+  // the pattern admits ASCII only, so length is the byte length
+  if (s.key.length >= KEY_LEN || !KEY_OK.test(s.key))
     throw invalidField(`${s.namespace}/${s.name}`, `service key "${s.key}" cannot be stored by bpf mode (DNS names, under ${KEY_LEN} bytes)`);
   if (!(s.protocol in IPPROTO)) throw invalidField(`${s.namespace}/${s.name}`, `protocol ${s.protocol} is not supported`);
 }

@@ -2,9 +2,20 @@
  * bpf mode: cgroup sock_addr programs translate a service frontend to a
  * backend at connect()/sendmsg() time, for sockets in one cgroup v2
  * directory (DataplaneOptions.cgroup). Maps and links are pinned under
- * <bpffs>/svcproxy/<instance>/ so forwarding outlives this process and a
- * restart re-adopts them. Out of scope: packets forwarded through the node
+ * <bpffs>/svcproxy/<instance>/ (bpffs: DataplaneOptions.bpffs, else
+ * SVCPROXY_BPFFS, else /sys/fs/bpf) so forwarding outlives this process and
+ * a restart re-adopts them. Out of scope: packets forwarded through the node
  * and NodePort traffic from remote clients (no per-packet NAT here).
+ *
+ * A frontend without an endpoint for its traffic, decided at connect time:
+ * - no endpoints at all (hasEndpoints false): kube-proxy REJECTs, so
+ *   connect()/sendmsg() fail at once with ECONNREFUSED;
+ * - endpoints, but none for this traffic (a Local traffic policy and no
+ *   local endpoint): kube-proxy DROPs and its clients time out. There is no
+ *   packet to drop here; the honest equivalent is failing at once with the
+ *   errno such a client ends with, ETIMEDOUT. Letting the socket through
+ *   untranslated was rejected: the VIP would go wherever it happens to
+ *   route, possibly out of the node. Both cases are counted (counters()).
  */
 import { existsSync, rmdirSync } from 'node:fs';
 import { SvcproxyError, withMode } from '../../errors.js';
@@ -18,12 +29,28 @@ import { bpffsRoot, objectPath, pinPaths, pinRoot, type PinPaths } from './paths
 import { decodeState } from './read.js';
 import { renderBpf } from './render.js';
 import { commitSync, MetaIds, planSync } from './sync.js';
-import { ADDR_KEY, decodeAddr, SVP_MAX_META as MAX_META } from './layout.js';
+import { ADDR_KEY, COUNTERS, decodeAddr, SVP_MAX_META as MAX_META } from './layout.js';
 
 /** how long the node's address list is trusted before `ip addr` is asked again */
 const NODE_ADDRS_TTL_MS = 5000;
 
-class BpfDataplane implements Dataplane {
+/** Per service port, since its meta id was taken (atomic adds in the programs). */
+export interface ServiceCounters {
+  /** connect()/sendmsg() calls rewritten to an endpoint */
+  translated: number;
+  /** refused with ECONNREFUSED: the service has no endpoints */
+  rejected: number;
+  /** failed with ETIMEDOUT: endpoints exist, none for this traffic */
+  dropped: number;
+}
+
+export interface BpfDataplane extends Dataplane {
+  readonly mode: 'bpf';
+  /** the programs' counters, by ServicePortState.key, for the ports programmed now */
+  counters(): Promise<Map<string, ServiceCounters>>;
+}
+
+class BpfMapsDataplane implements BpfDataplane {
   readonly mode = 'bpf' as const;
   private index: Map<string, Programmed> | undefined;
   private ids = new MetaIds(MAX_META);
@@ -34,15 +61,21 @@ class BpfDataplane implements Dataplane {
   constructor(private readonly opts: DataplaneOptions) {}
 
   detect(): Promise<Capability> {
-    return detectBpf(this.opts.cgroup);
+    return detectBpf(this.opts.cgroup, this.bpffs());
+  }
+
+  /** read each time: tests and the lab set SVCPROXY_BPFFS after creating the dataplane */
+  private bpffs(): string {
+    return bpffsRoot(this.opts.bpffs);
   }
 
   private paths(op: string): PinPaths {
     const cg = this.opts.cgroup;
     if (!cg) throw new SvcproxyError('bpf mode needs a cgroup: pass --cgroup PATH (a cgroup v2 directory, e.g. the root of the hierarchy on a node)', { code: 'EINVAL', op, mode: 'bpf' });
     if (fsType(cg) !== CGROUP2_SUPER_MAGIC) throw new SvcproxyError(`--cgroup ${cg} is not a cgroup v2 directory`, { code: 'EINVAL', op, mode: 'bpf' });
-    if (fsType(bpffsRoot()) !== BPF_FS_MAGIC) throw new SvcproxyError(`no bpffs mounted at ${bpffsRoot()} (mount -t bpf bpffs ${bpffsRoot()})`, { code: 'ENOMODE', op, mode: 'bpf' });
-    return pinPaths(cg);
+    const bpffs = this.bpffs();
+    if (fsType(bpffs) !== BPF_FS_MAGIC) throw new SvcproxyError(`no bpffs mounted at ${bpffs} (mount -t bpf bpffs ${bpffs}, or pass --bpffs PATH)`, { code: 'ENOMODE', op, mode: 'bpf' });
+    return pinPaths(cg, bpffs);
   }
 
   private async ensureLoaded(p: PinPaths): Promise<void> {
@@ -78,13 +111,17 @@ class BpfDataplane implements Dataplane {
 
   async apply(plan: Plan): Promise<ApplyStats> {
     const p = this.paths('apply');
+    const tLoad = performance.now();
     await withMode('bpf', this.ensureLoaded(p));
     if (!this.index) await this.read();
+    const loadMs = performance.now() - tLoad;
     // Node addresses are re-read at most every few seconds: spawning `ip`
     // costs more than a whole one-service sync.
     const fresh = this.nodeAddrsAt !== undefined && performance.now() - this.nodeAddrsAt < NODE_ADDRS_TTL_MS;
+    const tAddrs = performance.now();
     const want = fresh && this.nodeAddrs ? this.nodeAddrs : await nodeAddresses(this.opts.netns);
     const tPlan = performance.now();
+    const nodeAddrsMs = tPlan - tAddrs;
     const sync = planSync(plan.changes, this.index!, this.ids, p);
     const planMs = performance.now() - tPlan;
     const ops = [...nodeAddrOps(p.nodeAddrs, want, this.nodeAddrs ?? []), ...sync.ops];
@@ -101,7 +138,29 @@ class BpfDataplane implements Dataplane {
     commitSync(this.index!, sync);
     if (!fresh) this.nodeAddrsAt = performance.now();
     this.nodeAddrs = want;
-    return { written: sync.written, removed: sync.removed, kernelMs, detail: { mapElements: sync.elements, batches: ops.length, planMs } };
+    return { written: sync.written, removed: sync.removed, kernelMs, detail: { mapElements: sync.elements, batches: ops.length, planMs, loadMs, nodeAddrsMs } };
+  }
+
+  async counters(): Promise<Map<string, ServiceCounters>> {
+    const p = this.paths('counters');
+    const out = new Map<string, ServiceCounters>();
+    if (!existsSync(p.counters)) return out;
+    if (!this.index) await this.read();
+    const keyOf = new Map<number, string>();
+    for (const e of this.index!.values()) keyOf.set(e.metaId, e.state.key);
+    const d = await withMode('bpf', bpfAddon().bpfMapDump(p.counters));
+    const F = COUNTERS.fields;
+    for (let i = 0; i < d.count; i++) {
+      const key = keyOf.get(d.keys.readUInt32LE(i * d.keySize));
+      if (key === undefined) continue;
+      const v = i * d.valueSize;
+      out.set(key, {
+        translated: Number(d.values.readBigUInt64LE(v + F.translated!.offset)),
+        rejected: Number(d.values.readBigUInt64LE(v + F.rejected!.offset)),
+        dropped: Number(d.values.readBigUInt64LE(v + F.dropped!.offset)),
+      });
+    }
+    return out;
   }
 
   render(plan: Plan): string {
@@ -112,7 +171,7 @@ class BpfDataplane implements Dataplane {
     const p = this.paths('cleanup');
     await withMode('bpf', bpfAddon().bpfUnload(p.dir));
     try {
-      rmdirSync(pinRoot()); // only when no other instance is left
+      rmdirSync(pinRoot(this.bpffs())); // only when no other instance is left
     } catch {
       /* not empty or already gone */
     }
@@ -125,6 +184,6 @@ class BpfDataplane implements Dataplane {
   async close(): Promise<void> {}
 }
 
-export function createBpfDataplane(opts: DataplaneOptions): Dataplane {
-  return new BpfDataplane(opts);
+export function createBpfDataplane(opts: DataplaneOptions): BpfDataplane {
+  return new BpfMapsDataplane(opts);
 }

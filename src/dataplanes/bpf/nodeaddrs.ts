@@ -23,14 +23,14 @@ export function nodeAddrOps(path: string, want: string[], have: string[]): BpfMa
   const put = new Batch(path, 'update', ADDR_KEY.size, 4);
   const del = new Batch(path, 'delete', ADDR_KEY.size);
   const key = (b: Batch, ip: string) => {
-    const { buf, off } = b.keys.next();
-    encodeAddr(buf, off + ADDR_KEY.fields.addr!.offset, ip);
-    buf.writeUInt32LE(isIP(ip), off + ADDR_KEY.fields.family!.offset);
+    const off = b.keys.next();
+    encodeAddr(b.keys.buf, off + ADDR_KEY.fields.addr!.offset, ip);
+    b.keys.buf.writeUInt32LE(isIP(ip), off + ADDR_KEY.fields.family!.offset);
   };
   for (const ip of want.filter((a) => !have.includes(a))) {
     key(put, ip);
     const v = put.values!.next();
-    v.buf.writeUInt32LE(1, v.off);
+    put.values!.buf.writeUInt32LE(1, v);
   }
   for (const ip of have.filter((a) => !want.includes(a))) key(del, ip);
   return [put.toOp(), del.toOp()].filter((o): o is BpfMapOp => o !== undefined);

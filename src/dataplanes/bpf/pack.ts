@@ -1,24 +1,41 @@
-/** Packed key/value arrays for one batched map operation, and the codecs. */
+/**
+ * Packed key/value arrays for one batched map operation, and the codecs.
+ * A full sync writes ~180k records: every batch is sized up front (one zeroed
+ * Buffer per map and direction, no growth), and the writers take plain
+ * numbers and write at computed offsets, so no per-record objects are made.
+ */
 import type { BpfMapOp } from '../../native/bpf.js';
-import type { Backend } from '../../plan/types.js';
+import type { Backend, ServicePortState } from '../../plan/types.js';
 import type { Frontend } from './entries.js';
-import { BACKEND, BACKEND_KEY, encodeAddr, IPPROTO, KEY_LEN, META, META_ID_SIZE, SERVICE_KEY, SERVICE_VALUE } from './layout.js';
+import { BACKEND, BACKEND_KEY, encodeAddr, IPPROTO, KEY_LEN, META, SERVICE_KEY, SERVICE_VALUE } from './layout.js';
 
-/** Growable buffer of fixed-size records. */
+const SK = SERVICE_KEY.fields;
+const SV = SERVICE_VALUE.fields;
+const BK = BACKEND_KEY.fields;
+const BE = BACKEND.fields;
+const M = META.fields;
+/** host-order integers are little endian on the supported x86_64 (see layout.ts) */
+const LE = true;
+
+/** Fixed-size records in one zeroed buffer; grows (doubling) only if the size guess was short. */
 export class Records {
-  private buf: Buffer;
+  buf: Buffer;
+  /** the same bytes, for host-order integers (DataView calls compile to plain stores) */
+  view: DataView;
   count = 0;
-  constructor(readonly size: number, initial = 64) {
-    this.buf = Buffer.alloc(size * initial);
+  constructor(readonly size: number, capacity = 64) {
+    this.buf = Buffer.alloc(size * Math.max(capacity, 1));
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   }
-  /** a zeroed slot to write one record into; returns its offset in the buffer */
-  next(): { buf: Buffer; off: number } {
+  /** offset of a fresh zeroed record in `buf` (read `buf`/`view` after calling: they may have grown) */
+  next(): number {
     if ((this.count + 1) * this.size > this.buf.length) {
       const bigger = Buffer.alloc(this.buf.length * 2);
       this.buf.copy(bigger);
       this.buf = bigger;
+      this.view = new DataView(bigger.buffer, bigger.byteOffset, bigger.byteLength);
     }
-    return { buf: this.buf, off: this.count++ * this.size };
+    return this.count++ * this.size;
   }
   bytes(): Buffer {
     return this.buf.subarray(0, this.count * this.size);
@@ -29,9 +46,9 @@ export class Records {
 export class Batch {
   readonly keys: Records;
   readonly values: Records | undefined;
-  constructor(readonly path: string, readonly op: 'update' | 'delete', keySize: number, valueSize?: number) {
-    this.keys = new Records(keySize);
-    this.values = valueSize === undefined ? undefined : new Records(valueSize);
+  constructor(readonly path: string, readonly op: 'update' | 'delete', keySize: number, valueSize?: number, capacity?: number) {
+    this.keys = new Records(keySize, capacity);
+    this.values = valueSize === undefined ? undefined : new Records(valueSize, capacity);
   }
   toOp(): BpfMapOp | undefined {
     if (this.keys.count === 0) return undefined;
@@ -40,72 +57,67 @@ export class Batch {
 }
 
 export function writeServiceKey(b: Batch, fe: Frontend): void {
-  const { buf, off } = b.keys.next();
-  encodeAddr(buf, off + SERVICE_KEY.fields.addr!.offset, fe.addr);
-  buf.writeUInt16BE(fe.port, off + SERVICE_KEY.fields.port!.offset);
-  buf[off + SERVICE_KEY.fields.proto!.offset] = IPPROTO[fe.proto];
-  buf[off + SERVICE_KEY.fields.family!.offset] = fe.family;
+  const off = b.keys.next();
+  const buf = b.keys.buf;
+  encodeAddr(buf, off + SK.addr!.offset, fe.addr);
+  b.keys.view.setUint16(off + SK.port!.offset, fe.port); // network order
+  buf[off + SK.proto!.offset] = IPPROTO[fe.proto];
+  buf[off + SK.family!.offset] = fe.family;
 }
 
-export interface ServiceValue {
-  group: number;
-  count: number;
-  metaId: number;
-  affinitySec: number;
-  flags: number;
+export function writeServiceValue(b: Batch, group: number, count: number, metaId: number, affinitySec: number, flags: number): void {
+  const r = b.values!;
+  const off = r.next();
+  const v = r.view;
+  v.setUint32(off + SV.group!.offset, group, LE);
+  v.setUint32(off + SV.count!.offset, count, LE);
+  v.setUint32(off + SV.meta_id!.offset, metaId, LE);
+  v.setUint32(off + SV.affinity_sec!.offset, affinitySec, LE);
+  v.setUint32(off + SV.flags!.offset, flags, LE);
 }
 
-export function writeServiceValue(b: Batch, v: ServiceValue): void {
-  const { buf, off } = b.values!.next();
-  const F = SERVICE_VALUE.fields;
-  buf.writeUInt32LE(v.group, off + F.group!.offset);
-  buf.writeUInt32LE(v.count, off + F.count!.offset);
-  buf.writeUInt32LE(v.metaId, off + F.meta_id!.offset);
-  buf.writeUInt32LE(v.affinitySec, off + F.affinity_sec!.offset);
-  buf.writeUInt32LE(v.flags, off + F.flags!.offset);
+/** One (group, slot) -> endpoint record per backend; slots are list positions. */
+export function writeBackends(b: Batch, group: number, list: readonly Backend[]): void {
+  const k = b.keys;
+  const v = b.values!;
+  for (let slot = 0; slot < list.length; slot++) {
+    const ko = k.next();
+    k.view.setUint32(ko + BK.group!.offset, group, LE);
+    k.view.setUint32(ko + BK.slot!.offset, slot, LE);
+    const vo = v.next();
+    const be = list[slot]!;
+    encodeAddr(v.buf, vo + BE.addr!.offset, be.address);
+    v.view.setUint16(vo + BE.port!.offset, be.port); // network order
+  }
 }
 
-export function writeBackendKey(b: Batch, group: number, slot: number): void {
-  const { buf, off } = b.keys.next();
-  buf.writeUInt32LE(group, off + BACKEND_KEY.fields.group!.offset);
-  buf.writeUInt32LE(slot, off + BACKEND_KEY.fields.slot!.offset);
-}
-
-export function writeBackend(b: Batch, be: Backend): void {
-  const { buf, off } = b.values!.next();
-  encodeAddr(buf, off + BACKEND.fields.addr!.offset, be.address);
-  buf.writeUInt16BE(be.port, off + BACKEND.fields.port!.offset);
+/** Keys only, for deleting a group's slots 0..count-1. */
+export function writeBackendKeys(b: Batch, group: number, count: number): void {
+  const k = b.keys;
+  for (let slot = 0; slot < count; slot++) {
+    const ko = k.next();
+    k.view.setUint32(ko + BK.group!.offset, group, LE);
+    k.view.setUint32(ko + BK.slot!.offset, slot, LE);
+  }
 }
 
 export function writeMetaId(b: Batch, id: number): void {
-  const { buf, off } = b.keys.next();
-  buf.writeUInt32LE(id, off);
+  const off = b.keys.next();
+  b.keys.view.setUint32(off, id, LE);
 }
 
-export interface MetaValue {
-  key: string;
-  gen: number;
-  flags: number;
-  affinitySec: number;
-  port: number;
-  nodePort: number;
-  internalCount: number;
-  externalCount: number;
-  externalGroup: number;
+/** The meta record of a service port (counts and ports straight from the state). */
+export function writeMeta(b: Batch, s: ServicePortState, gen: number, flags: number, externalGroup: number): void {
+  const r = b.values!;
+  const off = r.next();
+  r.buf.write(s.key, off + M.key!.offset, KEY_LEN - 1, 'latin1');
+  const v = r.view;
+  v.setUint32(off + M.gen!.offset, gen, LE);
+  v.setUint32(off + M.flags!.offset, flags, LE);
+  v.setUint32(off + M.affinity_sec!.offset, s.affinitySeconds ?? 0, LE);
+  v.setUint16(off + M.port!.offset, s.port, LE);
+  v.setUint16(off + M.node_port!.offset, s.nodePort ?? 0, LE);
+  v.setUint32(off + M.internal_count!.offset, s.internal.length, LE);
+  v.setUint32(off + M.external_count!.offset, s.external.length, LE);
+  v.setUint32(off + M.external_group!.offset, externalGroup, LE);
 }
-
-export function writeMeta(b: Batch, m: MetaValue): void {
-  const { buf, off } = b.values!.next();
-  const F = META.fields;
-  buf.write(m.key, off + F.key!.offset, KEY_LEN - 1, 'latin1');
-  buf.writeUInt32LE(m.gen, off + F.gen!.offset);
-  buf.writeUInt32LE(m.flags, off + F.flags!.offset);
-  buf.writeUInt32LE(m.affinitySec, off + F.affinity_sec!.offset);
-  buf.writeUInt16LE(m.port, off + F.port!.offset);
-  buf.writeUInt16LE(m.nodePort, off + F.node_port!.offset);
-  buf.writeUInt32LE(m.internalCount, off + F.internal_count!.offset);
-  buf.writeUInt32LE(m.externalCount, off + F.external_count!.offset);
-  buf.writeUInt32LE(m.externalGroup, off + F.external_group!.offset);
-}
-
-export const META_KEY_SIZE = META_ID_SIZE;

@@ -6,13 +6,17 @@ import { createHash } from 'node:crypto';
 import { basename, join, resolve } from 'node:path';
 import { packageRoot } from '../../native/binding.js';
 
-/** bpffs mount point; SVCPROXY_BPFFS overrides (tests mount a private bpffs). */
-export const bpffsRoot = () => process.env.SVCPROXY_BPFFS || '/sys/fs/bpf';
+/**
+ * bpffs mount point: DataplaneOptions.bpffs (--bpffs), else SVCPROXY_BPFFS
+ * (tests and the lab mount a private bpffs), else /sys/fs/bpf. An empty
+ * value counts as unset, so a blank variable never means "the current dir".
+ */
+export const bpffsRoot = (option?: string) => option || process.env.SVCPROXY_BPFFS || '/sys/fs/bpf';
 
 /** the compiled programs (npm run build:bpf); SVCPROXY_BPF_OBJECT overrides */
 export const objectPath = () => process.env.SVCPROXY_BPF_OBJECT || join(packageRoot, 'dist', 'bpf', 'sock_lb.bpf.o');
 
-export const pinRoot = () => join(bpffsRoot(), 'svcproxy');
+export const pinRoot = (bpffs = bpffsRoot()) => join(bpffs, 'svcproxy');
 
 /** "<last cgroup path part>-<hash of the whole path>", e.g. "svp-test-1-3f2a9c01d4e5" */
 export function instanceName(cgroup: string): string {
@@ -33,8 +37,9 @@ export interface PinPaths {
   counters: string;
 }
 
-export function pinPaths(cgroup: string): PinPaths {
-  const dir = join(pinRoot(), instanceName(cgroup));
+/** bpffs: the mount in use (bpffsRoot(opts.bpffs)); default: from the environment */
+export function pinPaths(cgroup: string, bpffs = bpffsRoot()): PinPaths {
+  const dir = join(pinRoot(bpffs), instanceName(cgroup));
   return {
     dir,
     services: join(dir, 'svp_services'),

@@ -13,6 +13,7 @@ import {
   SERVICE_VALUE,
   SVP_F_CLUSTER_IP,
   SVP_F_EXTERNAL_IP,
+  SVP_F_KINDS,
   SVP_F_LB_IP,
   SVP_M_AFFINITY,
   SVP_M_EXTERNAL_LOCAL,
@@ -40,7 +41,7 @@ function decodeFrontends(d: BpfMapDump): FrontendRecord[] {
     const proto = protoName(d.keys[k + K.proto!.offset]!);
     if (!proto) continue;
     const zero = d.keys.subarray(k, k + 16).every((b) => b === 0);
-    const flags = d.values.readUInt32LE(v + V.flags!.offset);
+    const flags = d.values.readUInt32LE(v + V.flags!.offset) & SVP_F_KINDS; // not SVP_F_DROP: derived from the state
     out.push({
       addr: zero ? '' : decodeAddr(d.keys, k + K.addr!.offset, family),
       port: d.keys.readUInt16BE(k + K.port!.offset),

@@ -2,7 +2,8 @@
  * A change set as an ordered list of map batches. The order is the
  * publishing protocol: a connecting socket never sees a half-written
  * service.
- *   1. backends of the new generation (not referenced by anything yet)
+ *   1. backends of the new generation (not referenced by anything yet),
+ *      zeroed counters for newly taken meta ids
  *   2. meta records
  *   3. frontends: publish (group, count) in one element write each
  *   4. frontends no longer wanted are deleted
@@ -10,27 +11,23 @@
  */
 import type { BpfMapOp } from '../../native/bpf.js';
 import type { ChangeSet, ServicePortState } from '../../plan/types.js';
-import { checkStorable, externalShared, frontendId, frontendsOf, groupOf, metaFlags, type Programmed } from './entries.js';
-import { BACKEND, BACKEND_KEY, META, META_ID_SIZE, SERVICE_KEY, SERVICE_VALUE } from './layout.js';
-import {
-  Batch,
-  writeBackend,
-  writeBackendKey,
-  writeMeta,
-  writeMetaId,
-  writeServiceKey,
-  writeServiceValue,
-} from './pack.js';
+import { checkStorable, externalShared, frontendId, frontendsOf, groupOf, metaFlags, type Frontend, type Programmed } from './entries.js';
+import { BACKEND, BACKEND_KEY, COUNTERS, META, META_ID_SIZE, SERVICE_KEY, SERVICE_VALUE, SVP_F_DROP } from './layout.js';
+import { Batch, writeBackendKeys, writeBackends, writeMeta, writeMetaId, writeServiceKey, writeServiceValue } from './pack.js';
 import type { PinPaths } from './paths.js';
 
 /** Allocates meta ids (the index of svp_counters too): smallest free first. */
 export class MetaIds {
-  private readonly used = new Set<number>();
-  constructor(readonly max: number) {}
+  // one byte per id: no per-id heap objects in a 30k-service sync
+  private readonly used: Uint8Array;
+  private lowest = 1;
+  constructor(readonly max: number) {
+    this.used = new Uint8Array(max);
+  }
   take(): number {
     for (let id = this.lowest; id < this.max; id++) {
-      if (!this.used.has(id)) {
-        this.used.add(id);
+      if (this.used[id] === 0) {
+        this.used[id] = 1;
         this.lowest = id + 1;
         return id;
       }
@@ -38,13 +35,12 @@ export class MetaIds {
     throw new Error(`bpf mode: more than ${this.max - 1} service ports`);
   }
   mark(id: number): void {
-    this.used.add(id);
+    this.used[id] = 1;
   }
   release(id: number): void {
-    this.used.delete(id);
+    this.used[id] = 0;
     if (id < this.lowest) this.lowest = id;
   }
-  private lowest = 1;
 }
 
 export interface SyncResult {
@@ -68,26 +64,38 @@ export function commitSync(index: Map<string, Programmed>, r: Pick<SyncResult, '
   for (const e of r.put) index.set(e.state.key, e);
 }
 
+/** How one frontend answers: its group, the group's size, and the value flags. */
+function verdictFlags(fe: Frontend, s: ServicePortState, count: number): number {
+  // no endpoint for this traffic while the service has some: drop, not reject
+  return count === 0 && s.hasEndpoints ? fe.flags | SVP_F_DROP : fe.flags;
+}
+
 export function planSync(changes: ChangeSet, index: Map<string, Programmed>, ids: MetaIds, paths: PinPaths): SyncResult {
-  const upserts: ServicePortState[] = [...changes.added, ...changes.changed.map((c) => c.after)];
+  const upserts: ServicePortState[] = changes.changed.length === 0 ? changes.added : [...changes.added, ...changes.changed.map((c) => c.after)];
   for (const s of upserts) checkStorable(s);
-  const upsertKeys = new Set(upserts.map((u) => u.key));
-  const removedKeys = changes.removed.map((s) => s.key).filter((k) => !upsertKeys.has(k));
+  let removedKeys: string[] = [];
+  if (changes.removed.length > 0) {
+    const upsertKeys = new Set(upserts.map((u) => u.key));
+    removedKeys = changes.removed.map((s) => s.key).filter((k) => !upsertKeys.has(k));
+  }
 
-  const backendsPut = new Batch(paths.backends, 'update', BACKEND_KEY.size, BACKEND.size);
-  const metaPut = new Batch(paths.meta, 'update', META_ID_SIZE, META.size);
-  const servicesPut = new Batch(paths.services, 'update', SERVICE_KEY.size, SERVICE_VALUE.size);
-  const servicesDel = new Batch(paths.services, 'delete', SERVICE_KEY.size);
-  const backendsDel = new Batch(paths.backends, 'delete', BACKEND_KEY.size);
-  const metaDel = new Batch(paths.meta, 'delete', META_ID_SIZE);
+  // Size every batch up front: one allocation per map, no growth.
+  let nBackends = 0;
+  let nFrontends = 0;
+  for (const s of upserts) {
+    nBackends += s.internal.length + (externalShared(s) ? 0 : s.external.length);
+    nFrontends += 1 + (s.nodePort === null ? 0 : 1) + s.externalIPs.length + s.loadBalancerIPs.length;
+  }
+  const backendsPut = new Batch(paths.backends, 'update', BACKEND_KEY.size, BACKEND.size, nBackends);
+  const metaPut = new Batch(paths.meta, 'update', META_ID_SIZE, META.size, upserts.length);
+  const servicesPut = new Batch(paths.services, 'update', SERVICE_KEY.size, SERVICE_VALUE.size, nFrontends);
 
-  const put: Programmed[] = [];
-  const drop: string[] = [];
-  const published = new Set<string>();
+  const put: Programmed[] = new Array(upserts.length);
   const retired: Programmed[] = [];
   const newIds: number[] = [];
 
-  for (const s of upserts) {
+  for (let i = 0; i < upserts.length; i++) {
+    const s = upserts[i]!;
     const old = index.get(s.key);
     let metaId = old?.metaId;
     if (metaId === undefined) {
@@ -98,42 +106,21 @@ export function planSync(changes: ChangeSet, index: Map<string, Programmed>, ids
     const shared = externalShared(s);
     const internalGroup = groupOf(metaId, gen, false);
     const externalGroup = shared ? internalGroup : groupOf(metaId, gen, true);
-    s.internal.forEach((be, slot) => {
-      writeBackendKey(backendsPut, internalGroup, slot);
-      writeBackend(backendsPut, be);
-    });
-    if (!shared)
-      s.external.forEach((be, slot) => {
-        writeBackendKey(backendsPut, externalGroup, slot);
-        writeBackend(backendsPut, be);
-      });
+    writeBackends(backendsPut, internalGroup, s.internal);
+    if (!shared) writeBackends(backendsPut, externalGroup, s.external);
     writeMetaId(metaPut, metaId);
-    writeMeta(metaPut, {
-      key: s.key,
-      gen,
-      flags: metaFlags(s),
-      affinitySec: s.affinitySeconds ?? 0,
-      port: s.port,
-      nodePort: s.nodePort ?? 0,
-      internalCount: s.internal.length,
-      externalCount: s.external.length,
-      externalGroup,
-    });
+    const affinitySec = s.affinitySeconds ?? 0;
+    writeMeta(metaPut, s, gen, metaFlags(s), externalGroup);
     const frontends = frontendsOf(s);
     for (const fe of frontends) {
+      const count = fe.external ? s.external.length : s.internal.length;
       writeServiceKey(servicesPut, fe);
-      writeServiceValue(servicesPut, {
-        group: fe.external ? externalGroup : internalGroup,
-        count: fe.external ? s.external.length : s.internal.length,
-        metaId,
-        affinitySec: s.affinitySeconds ?? 0,
-        flags: fe.flags,
-      });
-      published.add(frontendId(fe));
+      writeServiceValue(servicesPut, fe.external ? externalGroup : internalGroup, count, metaId, affinitySec, verdictFlags(fe, s, count));
     }
     if (old) retired.push(old);
-    put.push({ state: s, metaId, gen, frontends });
+    put[i] = { state: s, metaId, gen, frontends };
   }
+  const drop: string[] = [];
   const gone: Programmed[] = [];
   for (const key of removedKeys) {
     const old = index.get(key);
@@ -143,15 +130,28 @@ export function planSync(changes: ChangeSet, index: Map<string, Programmed>, ids
     drop.push(key);
   }
 
-  for (const old of retired) {
-    for (const fe of old.frontends) if (!published.has(frontendId(fe))) writeServiceKey(servicesDel, fe);
-    const shared = externalShared(old.state);
-    old.state.internal.forEach((_, slot) => writeBackendKey(backendsDel, groupOf(old.metaId, old.gen, false), slot));
-    if (!shared) old.state.external.forEach((_, slot) => writeBackendKey(backendsDel, groupOf(old.metaId, old.gen, true), slot));
+  const servicesDel = new Batch(paths.services, 'delete', SERVICE_KEY.size);
+  const backendsDel = new Batch(paths.backends, 'delete', BACKEND_KEY.size);
+  const metaDel = new Batch(paths.meta, 'delete', META_ID_SIZE, undefined, gone.length);
+  if (retired.length > 0) {
+    // a frontend republished by any upsert (even another service's) stays
+    const published = new Set<string>();
+    for (const e of put) for (const fe of e.frontends) published.add(frontendId(fe));
+    for (const old of retired) {
+      for (const fe of old.frontends) if (!published.has(frontendId(fe))) writeServiceKey(servicesDel, fe);
+      writeBackendKeys(backendsDel, groupOf(old.metaId, old.gen, false), old.state.internal.length);
+      if (!externalShared(old.state)) writeBackendKeys(backendsDel, groupOf(old.metaId, old.gen, true), old.state.external.length);
+    }
   }
   for (const old of gone) writeMetaId(metaDel, old.metaId);
+  // A meta id may have served a removed port before: its counters start at 0.
+  const countersReset = new Batch(paths.counters, 'update', META_ID_SIZE, COUNTERS.size, newIds.length);
+  for (const id of newIds) {
+    writeMetaId(countersReset, id);
+    countersReset.values!.next(); // all zero
+  }
 
-  const batches = [backendsPut, metaPut, servicesPut, servicesDel, backendsDel, metaDel];
+  const batches = [backendsPut, countersReset, metaPut, servicesPut, servicesDel, backendsDel, metaDel];
   const ops = batches.map((b) => b.toOp()).filter((o): o is BpfMapOp => o !== undefined);
   return {
     ops,

@@ -1,0 +1,140 @@
+/**
+ * bpf-mode sync times (a measurement, not a test). Everything it touches is
+ * its own: a closed network namespace (loopback only, no link out), a cgroup
+ * created for the run (the programs attach there and nowhere else) and a
+ * private bpffs for the pins; all three are removed at the end, also on error.
+ *
+ * Each run starts from nothing (fresh dataplane, nothing pinned) and times:
+ *   full:  one apply of N services x 4 endpoints, program load included
+ *   one:   then ROUNDS applies that each change one endpoint (median)
+ *   read:  a new dataplane reading the pins back (what a restart costs),
+ *          checked against what was applied
+ * and prints one JSON line per run, then the medians over RUNS runs.
+ *
+ * Usage: node --import ./bench/bpf-ts-loader.mjs bench/bpf-sync.ts [N] [RUNS]
+ * (as root; needs the addon and dist/bpf built: npm run build:native build:bpf)
+ */
+import { execFileSync } from 'node:child_process';
+import { createBpfDataplane } from '../src/dataplanes/bpf/index.js';
+import { diff } from '../src/plan/diff.js';
+import type { Plan, ServicePortState } from '../src/plan/types.js';
+import { mountPrivateBpffs, TestCgroup } from '../src/sandbox/cgroup.js';
+
+const ENDPOINTS = 4;
+const ROUNDS = 30;
+
+function services(n: number): ServicePortState[] {
+  const out: ServicePortState[] = [];
+  for (let i = 0; i < n; i++) {
+    const backends = Array.from({ length: ENDPOINTS }, (_, j) => ({ address: `10.${128 + (i >> 14)}.${(i >> 6) & 0xff}.${((i & 63) << 2) + j}`, port: 8080 }));
+    out.push({
+      key: `bench/svc-${i}:http/TCP@4`,
+      namespace: 'bench',
+      name: `svc-${i}`,
+      portName: 'http',
+      protocol: 'TCP',
+      family: 4,
+      clusterIP: `10.96.${i >> 8}.${i & 0xff}`,
+      port: 80,
+      nodePort: null,
+      externalIPs: [],
+      loadBalancerIPs: [],
+      affinitySeconds: null,
+      externalLocal: false,
+      internal: backends,
+      external: backends,
+      hasEndpoints: true,
+    });
+  }
+  return out.sort((a, b) => (a.key < b.key ? -1 : 1));
+}
+
+const plan = (desired: ServicePortState[], actual: ServicePortState[]): Plan => ({ desired, actual, changes: diff(desired, actual) });
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const ms = (x: number) => +x.toFixed(2);
+
+async function run(n: number, opts: { netns: string; cgroup: string; bpffs: string }) {
+  const desired = services(n);
+  const full = plan(desired, []);
+  const dp = createBpfDataplane(opts);
+  try {
+    await dp.read(); // what open()/plan() do first: nothing pinned yet
+    const t0 = performance.now();
+    const st = await dp.apply(full);
+    const fullMs = performance.now() - t0;
+
+    let actual = desired;
+    const one: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const idx = Math.floor(n / 2);
+      const next = actual.slice();
+      const s = next[idx]!;
+      const eps = s.internal.slice();
+      eps[r % ENDPOINTS] = { address: eps[r % ENDPOINTS]!.address, port: 9000 + r };
+      next[idx] = { ...s, internal: eps, external: eps };
+      const p = plan(next, actual);
+      const t1 = performance.now();
+      await dp.apply(p);
+      one.push(performance.now() - t1);
+      actual = next;
+    }
+
+    const reader = createBpfDataplane(opts);
+    const t2 = performance.now();
+    const back = await reader.read();
+    const readMs = performance.now() - t2;
+    const d = diff(actual, back);
+    return {
+      services: n,
+      endpoints: ENDPOINTS,
+      fullSyncMs: ms(fullMs),
+      planMs: ms(st.detail?.planMs ?? NaN),
+      kernelMs: ms(st.kernelMs),
+      loadMs: ms(st.detail?.loadMs ?? NaN),
+      nodeAddrsMs: ms(st.detail?.nodeAddrsMs ?? NaN),
+      mapElements: st.detail?.mapElements,
+      oneChangeMedianMs: ms(median(one)),
+      readMs: ms(readMs),
+      readBackMatches: d.added.length + d.removed.length + d.changed.length === 0,
+    };
+  } finally {
+    await dp.cleanup().catch((e) => console.error(`cleanup: ${e}`));
+    await dp.close();
+  }
+}
+
+const n = Number(process.argv[2] ?? 30000);
+const runs = Number(process.argv[3] ?? 5);
+const netns = `svp-bpf-bench-${process.pid}`;
+const bpffs = await mountPrivateBpffs();
+const cg = TestCgroup.create('svp-bpf-bench');
+execFileSync('ip', ['netns', 'add', netns]);
+try {
+  execFileSync('ip', ['-n', netns, 'link', 'set', 'lo', 'up']);
+  process.env.SVCPROXY_BPFFS = bpffs.path; // for code that predates DataplaneOptions.bpffs
+  const results = [];
+  for (let i = 0; i < runs; i++) {
+    const r = await run(n, { netns, cgroup: cg.path, bpffs: bpffs.path });
+    console.log(JSON.stringify(r));
+    results.push(r);
+  }
+  const med = (k: 'fullSyncMs' | 'planMs' | 'kernelMs' | 'loadMs' | 'nodeAddrsMs' | 'oneChangeMedianMs' | 'readMs') => median(results.map((r) => r[k]));
+  console.log(
+    JSON.stringify({
+      median: true,
+      runs,
+      fullSyncMs: med('fullSyncMs'),
+      planMs: med('planMs'),
+      kernelMs: med('kernelMs'),
+      loadMs: med('loadMs'),
+      nodeAddrsMs: med('nodeAddrsMs'),
+      oneChangeMedianMs: med('oneChangeMedianMs'),
+      readMs: med('readMs'),
+      allReadBacksMatch: results.every((r) => r.readBackMatches),
+    }),
+  );
+} finally {
+  execFileSync('ip', ['netns', 'del', netns]);
+  await cg.remove();
+  await bpffs.unmount();
+}
