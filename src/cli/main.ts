@@ -8,6 +8,7 @@ import { SvcproxyError } from '../errors.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDetect } from './commands/detect.js';
 import { registerServices } from './commands/services.js';
+import { registerSwitch } from './commands/switch.js';
 import { registerExtras } from './commands/extras.js';
 
 export async function main(argv: string[]): Promise<number> {
@@ -17,6 +18,7 @@ export async function main(argv: string[]): Promise<number> {
     .configureOutput({ outputError: (s, write) => write(s) });
   registerDetect(program);
   registerServices(program);
+  registerSwitch(program);
   registerDemo(program);
   await registerExtras(program);
   try {

@@ -26,6 +26,8 @@ export function common(cmd: Command): Command {
 }
 
 export const modeOption = () => new Option('--mode <mode>', `dataplane: ${MODES.join(', ')}`).choices([...MODES]);
+/** for apply/diff: a mode or auto (the best usable one) */
+export const applyModeOption = () => new Option('--mode <mode>', `dataplane: auto, ${MODES.join(', ')}`).choices(['auto', ...MODES]);
 
 export function dataplaneOptions(f: CommonFlags): DataplaneOptions {
   return {
@@ -39,7 +41,7 @@ export function dataplaneOptions(f: CommonFlags): DataplaneOptions {
   };
 }
 
-export function requireMode(mode: string | undefined): Mode {
-  if (!mode) throw invalidField('--mode', `required: one of ${MODES.join(', ')}`);
-  return mode as Mode;
+export function requireMode(mode: string | undefined): Mode | 'auto' {
+  if (!mode) throw invalidField('--mode', `required: auto or one of ${MODES.join(', ')}`);
+  return mode as Mode | 'auto';
 }

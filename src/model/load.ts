@@ -26,6 +26,18 @@ export async function loadFile(path: string): Promise<ServiceSet> {
 
 /** Parse YAML or JSON text (JSON is YAML) into a validated ServiceSet. */
 export function parseServices(text: string, file = '<input>'): ServiceSet {
+  return fromValues(parseDocuments(text, file), file);
+}
+
+/** JSON (kubectl -o json) the fast way; YAML, or JSON with a syntax error, through the YAML parser for its line numbers. */
+function parseDocuments(text: string, file: string): unknown[] {
+  if (/^\s*[[{]/.test(text)) {
+    try {
+      return [JSON.parse(text)];
+    } catch {
+      // fall through: the YAML parser locates the error
+    }
+  }
   const docs = parseAllDocuments(text, { uniqueKeys: true });
   const list = Array.isArray(docs) ? docs : [docs];
   const values: unknown[] = [];
@@ -39,6 +51,10 @@ export function parseServices(text: string, file = '<input>'): ServiceSet {
     const v = d.toJS();
     if (v !== null && v !== undefined) values.push(v);
   }
+  return values;
+}
+
+function fromValues(values: unknown[], file: string): ServiceSet {
   if (values.length === 0) return { services: [], ignored: [] };
 
   const prefix = (i: number) => (values.length > 1 ? `documents[${i}].` : '');

@@ -17,7 +17,8 @@ export function describePort(s: ServicePortState): string {
   return `${displayName(s)} ${s.protocol} ${fronts.join(', ')} -> ${ends}${extras}`;
 }
 
-export function renderChangeSet(c: ChangeSet): string {
+/** limit: at most this many service-port lines (big syncs), then a count of the rest */
+export function renderChangeSet(c: ChangeSet, limit = Infinity): string {
   const lines: string[] = [];
   for (const s of c.added) lines.push(`+ ${describePort(s)}`);
   for (const ch of c.changed) {
@@ -25,6 +26,10 @@ export function renderChangeSet(c: ChangeSet): string {
     lines.push(`    was ${describePort(ch.before)}`);
   }
   for (const s of c.removed) lines.push(`- ${describePort(s)}`);
+  if (lines.length > limit) {
+    const more = lines.length - limit;
+    lines.splice(limit, more, `  ... and ${more} more lines (--json for all)`);
+  }
   lines.push(`${c.added.length} to add, ${c.changed.length} to change, ${c.removed.length} to remove, ${c.unchanged} unchanged`);
   return lines.join('\n');
 }

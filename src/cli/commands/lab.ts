@@ -1,7 +1,7 @@
 /** lab: measure the modes side by side in a closed sandbox, with a report. */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { MODES, type Mode } from '../../dataplanes/types.js';
 import { invalidField } from '../../errors.js';
@@ -19,6 +19,8 @@ interface LabFlags {
   rateThreads: string;
   iperfSeconds: string;
   changes: string;
+  syncTimeout: string;
+  iptables: 'auto' | 'nft' | 'legacy';
   out: string;
   jsonOut?: string;
   markdown?: string;
@@ -62,6 +64,8 @@ export function registerLab(program: Command): void {
     .option('--rate-threads <n>', 'concurrent connectors in the rate run', '4')
     .option('--iperf-seconds <s>', 'length of each iperf3 run (0: skip)', '3')
     .option('--changes <n>', 'endpoint changes timed per size', '7')
+    .option('--sync-timeout <s>', 'abort a full sync after this long and skip the mode\'s larger sizes', '120')
+    .addOption(new Option('--iptables <flavour>', 'iptables flavour for iptables mode').choices(['auto', 'nft', 'legacy']).default('auto'))
     .option('--out <dir>', 'directory for results.json and report.html', 'lab-out')
     .option('--json-out <file>', 'also write the raw results here (used inside User-Mode Linux)')
     .option('--markdown <file>', 'also write a BENCHMARKS.md-style summary here')
@@ -77,6 +81,8 @@ export function registerLab(program: Command): void {
         rateThreads: parseNumber('--rate-threads', flags.rateThreads, 1, 256),
         iperfSeconds: parseNumber('--iperf-seconds', flags.iperfSeconds, 0, 600),
         changes: parseNumber('--changes', flags.changes, 1, 1000),
+        syncTimeoutSeconds: parseNumber('--sync-timeout', flags.syncTimeout, 1, 86_400),
+        iptables: flags.iptables,
       };
       const bar = flags.progress
         ? new cliProgress.SingleBar({ format: 'lab {bar} {percentage}% {value}/{total} {phase}', hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic)

@@ -4,7 +4,10 @@ import { detectAll, open } from '../../api/proxy.js';
 import { MODES, type Mode } from '../../dataplanes/types.js';
 import { loadFile } from '../../model/load.js';
 import { describePort, renderChangeSet, type ServicePortState } from '../../plan/index.js';
-import { common, dataplaneOptions, modeOption, requireMode, type CommonFlags } from '../options.js';
+import { applyModeOption, common, dataplaneOptions, modeOption, requireMode, type CommonFlags } from '../options.js';
+
+/** change lines shown by apply and diff before "... and N more" */
+const SUMMARY_LINES = 40;
 
 interface FileFlags extends CommonFlags {
   file?: string;
@@ -17,7 +20,7 @@ export function registerServices(program: Command): void {
   common(program.command('apply'))
     .description('program the services in FILE into the kernel (Kubernetes List or svcproxy format, YAML or JSON)')
     .requiredOption('-f, --file <file>', 'services file')
-    .addOption(modeOption())
+    .addOption(applyModeOption())
     .option('--dry-run', 'print the change and the rules, touch nothing')
     .action(async (flags: FileFlags) => {
       const set = await loadFile(flags.file!);
@@ -25,9 +28,9 @@ export function registerServices(program: Command): void {
       try {
         const r = await proxy.apply(set, { dryRun: flags.dryRun });
         if (flags.json) return print({ changes: r.plan.changes, stats: r.stats, ignored: set.ignored });
-        console.log(r.summary);
+        console.log(flags.dryRun ? r.summary : renderChangeSet(r.plan.changes, SUMMARY_LINES));
         if (flags.dryRun) console.log(`\n# ${proxy.mode} rules that would be applied:\n${r.rules}`);
-        else if (r.stats) console.log(`applied in ${r.stats.kernelMs.toFixed(1)} ms (${proxy.mode})`);
+        else if (r.stats) console.log(`applied in ${r.stats.kernelMs.toFixed(1)} ms (${proxy.mode} mode)`);
       } finally {
         await proxy.close();
       }
@@ -36,7 +39,7 @@ export function registerServices(program: Command): void {
   common(program.command('diff'))
     .description('show what apply would change')
     .requiredOption('-f, --file <file>', 'services file')
-    .addOption(modeOption())
+    .addOption(applyModeOption())
     .option('--exit-code', 'exit with status 1 when there are changes')
     .action(async (flags: FileFlags) => {
       const set = await loadFile(flags.file!);
@@ -44,7 +47,7 @@ export function registerServices(program: Command): void {
       try {
         const changes = await proxy.diff(set);
         if (flags.json) print(changes);
-        else console.log(renderChangeSet(changes));
+        else console.log(renderChangeSet(changes, SUMMARY_LINES));
         if (flags.exitCode && changes.added.length + changes.changed.length + changes.removed.length > 0) process.exitCode = 1;
       } finally {
         await proxy.close();
@@ -96,5 +99,7 @@ async function usableModes(flags: CommonFlags): Promise<Mode[]> {
   const caps = await detectAll(dataplaneOptions(flags));
   return MODES.filter((m) => caps.find((c) => c.mode === m)?.usable);
 }
+
+export { usableModes };
 
 const print = (v: unknown) => console.log(JSON.stringify(v, null, 2));
