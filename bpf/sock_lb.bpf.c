@@ -25,10 +25,10 @@ struct {
 
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(max_entries, SVP_MAX_BACKENDS);
+  __uint(max_entries, SVP_MAX_BACKEND_PAGES);
   __uint(map_flags, BPF_F_NO_PREALLOC);
   __type(key, struct svp_backend_key);
-  __type(value, struct svp_backend);
+  __type(value, struct svp_backend_page);
 } svp_backends SEC(".maps");
 
 struct {
@@ -122,9 +122,16 @@ static __always_inline struct svp_service_value *find_service(const struct dest 
   return bpf_map_lookup_elem(&svp_services, &key);
 }
 
+static __always_inline struct svp_backend *backend_at(__u32 group, __u32 slot) {
+  struct svp_backend_key bk = {.group = group, .page = slot / SVP_PAGE_SLOTS};
+  struct svp_backend_page *pg = bpf_map_lookup_elem(&svp_backends, &bk);
+  if (!pg) return 0;
+  return &pg->be[slot % SVP_PAGE_SLOTS];
+}
+
 static __always_inline struct svp_backend *pick_backend(struct bpf_sock_addr *ctx, struct svp_service_value *svc) {
-  struct svp_backend_key bk = {.group = svc->group};
   struct svp_affinity_key ak = {};
+  __u32 slot;
   struct svp_affinity_value *aff = 0;
   __u64 now = 0;
 
@@ -136,9 +143,9 @@ static __always_inline struct svp_backend *pick_backend(struct bpf_sock_addr *ct
     aff = bpf_map_lookup_elem(&svp_affinity, &ak);
     if (aff && now - aff->last_ns <= (__u64)svc->affinity_sec * 1000000000ULL) {
       /* still valid if the backend is still in the live group at its slot */
-      bk.slot = aff->backend.pad;
-      struct svp_backend *be = bpf_map_lookup_elem(&svp_backends, &bk);
-      if (be && bk.slot < svc->count && be->port == aff->backend.port && be->addr[0] == aff->backend.addr[0] &&
+      slot = aff->backend.pad;
+      struct svp_backend *be = slot < svc->count ? backend_at(svc->group, slot) : 0;
+      if (be && be->port == aff->backend.port && be->addr[0] == aff->backend.addr[0] &&
           be->addr[1] == aff->backend.addr[1] && be->addr[2] == aff->backend.addr[2] &&
           be->addr[3] == aff->backend.addr[3]) {
         aff->last_ns = now;
@@ -147,11 +154,11 @@ static __always_inline struct svp_backend *pick_backend(struct bpf_sock_addr *ct
     }
   }
 
-  bk.slot = bpf_get_prandom_u32() % svc->count;
-  struct svp_backend *be = bpf_map_lookup_elem(&svp_backends, &bk);
+  slot = bpf_get_prandom_u32() % svc->count;
+  struct svp_backend *be = backend_at(svc->group, slot);
   if (be && svc->affinity_sec) {
     struct svp_affinity_value v = {.last_ns = now, .backend = *be};
-    v.backend.pad = bk.slot; /* remembered slot, see above */
+    v.backend.pad = slot; /* remembered slot, see above */
     bpf_map_update_elem(&svp_affinity, &ak, &v, BPF_ANY);
   }
   return be;

@@ -15,7 +15,8 @@
 /* Map capacities (entries). Hash maps are BPF_F_NO_PREALLOC: memory is used
  * only for what is stored. */
 #define SVP_MAX_FRONTENDS 262144  /* services map: VIP/node-port/external IP entries */
-#define SVP_MAX_BACKENDS 1048576  /* backends map: (group, slot) entries */
+#define SVP_MAX_BACKEND_PAGES 524288 /* backends map: (group, page) entries */
+#define SVP_PAGE_SLOTS 8          /* backends per page: a 4-endpoint service is one element, not four */
 #define SVP_MAX_META 131072       /* service ports (meta ids) */
 #define SVP_MAX_NODE_ADDRS 1024   /* local addresses that accept node ports */
 #define SVP_MAX_REVNAT 262144     /* LRU: socket -> VIP for recvmsg/getpeername */
@@ -55,16 +56,23 @@ struct svp_service_value {
   __u32 flags;        /* SVP_F_* */
 };
 
-/* backends: (group, slot < count) -> endpoint */
+/* backends: (group, page) -> SVP_PAGE_SLOTS endpoints; slot s (< count) is
+ * be[s % SVP_PAGE_SLOTS] of page s / SVP_PAGE_SLOTS. Pages, not one element
+ * per endpoint: a map element costs about the same to write whatever its
+ * size, and a full sync writes every one. */
 struct svp_backend_key {
   __u32 group;
-  __u32 slot;
+  __u32 page;
 };
 
 struct svp_backend {
   __u32 addr[4];
   __u16 port;
   __u16 pad;
+};
+
+struct svp_backend_page {
+  struct svp_backend be[SVP_PAGE_SLOTS]; /* slots past count are zero */
 };
 
 /* meta: what read() needs to rebuild the ServicePortState; not used by BPF */

@@ -5,8 +5,12 @@
 #include <linux/bpf.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <map>
+#include <thread>  // hardware_concurrency
+
+#include <pthread.h>
 
 namespace svcproxy::bpf {
 namespace {
@@ -54,6 +58,31 @@ uint32_t ValueBytes(const bpf_map_info& info) {
   return ((info.value_size + 7) / 8 * 8) * libbpf_num_possible_cpus();
 }
 
+// Elements [first, first + n) of an update op: one batch call, or one call
+// per element where the kernel or map type has no batch support.
+void UpdateRange(const OpenMap& m, const MapOp& op, uint32_t first, uint32_t n, NativeError* err) {
+  const uint32_t ks = m.info.key_size, vs = ValueBytes(m.info);
+  const uint8_t* keys = &op.keys[size_t(first) * ks];
+  const uint8_t* values = &op.values[size_t(first) * vs];
+  LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
+  uint32_t done = n;
+  if (bpf_map_update_batch(m.fd, keys, values, &done, &opts) == 0) return;
+  if (errno != EINVAL && errno != ENOTSUP && errno != EOPNOTSUPP) {
+    err->SetErrno("bpf.update", errno, op.path + " (" + std::to_string(done) + " of " + std::to_string(n) + " written)");
+    return;
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    if (bpf_map_update_elem(m.fd, keys + size_t(i) * ks, values + size_t(i) * vs, BPF_ANY) != 0) {
+      err->SetErrno("bpf.update", errno, op.path);
+      return;
+    }
+  }
+}
+
+// Below this many elements one thread is faster than starting others.
+constexpr uint32_t kParallelMin = 16384;
+constexpr unsigned kMaxThreads = 4;
+
 void Update(const OpenMap& m, const MapOp& op, NativeError* err) {
   uint32_t n = op.keys.size() / m.info.key_size;
   if (op.keys.size() != size_t(n) * m.info.key_size || op.values.size() != size_t(n) * ValueBytes(m.info)) {
@@ -61,17 +90,43 @@ void Update(const OpenMap& m, const MapOp& op, NativeError* err) {
     return;
   }
   if (n == 0) return;
-  LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
-  uint32_t done = n;
-  if (bpf_map_update_batch(m.fd, op.keys.data(), op.values.data(), &done, &opts) == 0) return;
-  if (errno != EINVAL && errno != ENOTSUP && errno != EOPNOTSUPP) {
-    err->SetErrno("bpf.update", errno, op.path + " (" + std::to_string(done) + " of " + std::to_string(n) + " written)");
+  // A big batch is split over a few threads: hash maps lock per bucket, so
+  // writers on different CPUs hardly wait for each other. Order within the
+  // op does not matter (distinct keys); the next op starts after all parts.
+  unsigned threads = std::min(kMaxThreads, std::max(1u, std::thread::hardware_concurrency()));
+  if (n < kParallelMin || threads < 2) {
+    UpdateRange(m, op, 0, n, err);
     return;
   }
-  // Kernels or map types without batch support: one element at a time.
-  for (uint32_t i = 0; i < n; i++) {
-    if (bpf_map_update_elem(m.fd, &op.keys[i * m.info.key_size], &op.values[i * ValueBytes(m.info)], BPF_ANY) != 0) {
-      err->SetErrno("bpf.update", errno, op.path);
+  struct Part {
+    const OpenMap* m;
+    const MapOp* op;
+    uint32_t first, count;
+    NativeError err;
+    pthread_t thread;
+    bool started;
+  };
+  std::vector<Part> parts;
+  uint32_t per = (n + threads - 1) / threads;
+  for (uint32_t first = 0; first < n; first += per) parts.push_back({&m, &op, first, std::min(per, n - first), {}, {}, false});
+  auto run = [](void* arg) -> void* {
+    auto* p = static_cast<Part*>(arg);
+    UpdateRange(*p->m, *p->op, p->first, p->count, &p->err);
+    return nullptr;
+  };
+  // pthread, not std::thread: the addon builds without exceptions, and a
+  // thread that cannot start just means this thread does that part too.
+  for (size_t i = 1; i < parts.size(); i++) parts[i].started = pthread_create(&parts[i].thread, nullptr, run, &parts[i]) == 0;
+  run(&parts[0]);
+  for (size_t i = 1; i < parts.size(); i++) {
+    if (parts[i].started)
+      pthread_join(parts[i].thread, nullptr);
+    else
+      run(&parts[i]);
+  }
+  for (const auto& p : parts) {
+    if (p.err.failed()) {
+      *err = p.err;
       return;
     }
   }

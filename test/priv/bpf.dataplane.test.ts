@@ -238,3 +238,37 @@ describe('bpf dataplane (real traffic, test cgroup)', () => {
     }
   });
 });
+
+describe('bpf dataplane: a group over several backend pages (real traffic)', () => {
+  let topo: Topology;
+  let cg: TestCgroup;
+  let bpffs: Awaited<ReturnType<typeof mountPrivateBpffs>>;
+  let proxy: Proxy | undefined;
+
+  beforeAll(async () => {
+    bpffs = await mountPrivateBpffs();
+    cg = TestCgroup.create('svp-bpf-pages');
+    topo = await Topology.create({ backends: 3, addressesPerBackend: 4 });
+  });
+
+  afterAll(async () => {
+    await proxy?.cleanup().catch(() => {});
+    await topo?.destroy();
+    await cg?.remove();
+    await bpffs?.unmount();
+  });
+
+  it('reaches all 12 endpoints, slots 8-11 on the second page included', async () => {
+    const addrs = topo.backends.flatMap((b) => b.addresses);
+    expect(addrs).toHaveLength(12);
+    proxy = await open({ mode: 'bpf', netns: topo.node, cgroup: cg.path, bpffs: bpffs.path });
+    const set = parseServices(
+      JSON.stringify({ services: [{ name: 'wide', clusterIP: VIP, ports: [{ name: 'http', port: 80, targetPort: 8080 }], endpoints: addrs.map((address) => ({ address })) }] }),
+    );
+    await proxy.apply(set);
+    const tcp = await topo.connect({ targets: [{ host: VIP, port: 80 }], count: 200, cgroup: cg.path });
+    expect(tcp.every((a) => a.ok)).toBe(true);
+    expect(new Set(tcp.map((a) => a.local!.split(':')[0]))).toEqual(new Set(addrs));
+    expect(diff(await proxy.desired(set), await proxy.read()).changed).toEqual([]);
+  });
+});

@@ -22,7 +22,7 @@ function compileAndRun(): Record<string, number> {
       lines.push(`printf("%s %zu\\n", "${s.name}.${field}.size", sizeof(((struct ${s.name} *)0)->${field}));`);
     }
   }
-  const consts = ['SVP_F_CLUSTER_IP', 'SVP_F_NODE_PORT', 'SVP_F_EXTERNAL_IP', 'SVP_F_LB_IP', 'SVP_F_DROP', 'SVP_M_HAS_ENDPOINTS', 'SVP_M_EXTERNAL_LOCAL', 'SVP_M_AFFINITY', 'SVP_KEY_LEN', 'SVP_MAX_META'];
+  const consts = ['SVP_F_CLUSTER_IP', 'SVP_F_NODE_PORT', 'SVP_F_EXTERNAL_IP', 'SVP_F_LB_IP', 'SVP_F_DROP', 'SVP_M_HAS_ENDPOINTS', 'SVP_M_EXTERNAL_LOCAL', 'SVP_M_AFFINITY', 'SVP_KEY_LEN', 'SVP_MAX_META', 'SVP_PAGE_SLOTS'];
   for (const c of consts) lines.push(`printf("%s %ld\\n", "${c}", (long)${c});`);
   const src = `#include <stddef.h>\n#include <stdio.h>\n#include "svcproxy.h"\nint main(void) {\n${lines.join('\n')}\nreturn 0;\n}\n`;
   writeFileSync(join(dir, 'layout.c'), src);
@@ -48,6 +48,7 @@ describe('bpf map layouts', () => {
     expect([c.SVP_M_HAS_ENDPOINTS, c.SVP_M_EXTERNAL_LOCAL, c.SVP_M_AFFINITY]).toEqual([L.SVP_M_HAS_ENDPOINTS, L.SVP_M_EXTERNAL_LOCAL, L.SVP_M_AFFINITY]);
     expect(c.SVP_KEY_LEN).toBe(L.KEY_LEN);
     expect(c.SVP_MAX_META).toBe(L.SVP_MAX_META);
+    expect(c.SVP_PAGE_SLOTS).toBe(L.PAGE_SLOTS);
   });
 
   it('encodes addresses in network order and decodes them back canonically', () => {

@@ -92,8 +92,29 @@ describe('bpf sync order', () => {
       const op = res.ops.find((o) => o.path === path && o.op === 'update')!;
       return { keySize, valueSize, count: op.keys.length / keySize, keys: op.keys, values: op.values! };
     };
-    const index = decodeState({ meta: dump(paths.meta, 4, 220), services: dump(paths.services, 20, 20), backends: dump(paths.backends, 8, 20) });
+    const index = decodeState({ meta: dump(paths.meta, 4, 220), services: dump(paths.services, 20, 20), backends: dump(paths.backends, 8, L.BACKEND_PAGE.size) });
     expect(diff([local, none], [...index.values()].map((e) => e.state)).unchanged).toBe(2);
+  });
+
+  it('packs backends eight to a map element, and reads a big group back in order', () => {
+    const many = Array.from({ length: 19 }, (_, i) => ({ address: `10.244.1.${i + 1}`, port: 8080 }));
+    const big = state({ nodePort: null, externalIPs: [], internal: many, external: many });
+    const res = planSync({ added: [big], removed: [], changed: [], unchanged: 0 }, new Map(), new MetaIds(10), paths);
+    const be = res.ops.find((o) => o.path === paths.backends)!;
+    expect(be.keys.length / 8).toBe(3); // pages 0, 1, 2 of one group
+    expect([0, 1, 2].map((i) => be.keys.readUInt32LE(i * 8 + 4))).toEqual([0, 1, 2]);
+    // slot 18 = page 2, position 2; slots past the count are zero
+    expect([...be.values!.subarray(2 * 160 + 2 * 20, 2 * 160 + 2 * 20 + 4)]).toEqual([10, 244, 1, 19]);
+    expect(be.values!.subarray(2 * 160 + 3 * 20, 3 * 160).every((b) => b === 0)).toBe(true);
+    const dump = (path: string, keySize: number, valueSize: number): BpfMapDump => {
+      const op = res.ops.find((o) => o.path === path && o.op === 'update')!;
+      return { keySize, valueSize, count: op.keys.length / keySize, keys: op.keys, values: op.values! };
+    };
+    const index = decodeState({ meta: dump(paths.meta, 4, 220), services: dump(paths.services, 20, 20), backends: dump(paths.backends, 8, L.BACKEND_PAGE.size) });
+    expect(index.get(big.key)!.state.internal).toEqual(many);
+    // removing it deletes exactly its three pages
+    const gone = planSync({ added: [], removed: [big], changed: [], unchanged: 0 }, index, new MetaIds(10), paths);
+    expect(gone.ops.find((o) => o.path === paths.backends && o.op === 'delete')!.keys.length / 8).toBe(3);
   });
 
   it('refuses a key it cannot store, before building any op', () => {
@@ -110,7 +131,7 @@ describe('bpf sync order', () => {
       const values = Buffer.concat(ops.map((o) => o.values!));
       return { keySize, valueSize, count: keys.length / keySize, keys, values };
     };
-    const index = decodeState({ meta: dump(paths.meta, 4, 220), services: dump(paths.services, 20, 20), backends: dump(paths.backends, 8, 20) });
+    const index = decodeState({ meta: dump(paths.meta, 4, 220), services: dump(paths.services, 20, 20), backends: dump(paths.backends, 8, L.BACKEND_PAGE.size) });
     const read = [...index.values()].map((e) => e.state);
     expect(diff(s, read)).toEqual({ added: [], removed: [], changed: [], unchanged: 3 });
   });

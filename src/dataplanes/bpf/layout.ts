@@ -29,8 +29,13 @@ export const SERVICE_VALUE: StructLayout = {
   size: 20,
   fields: { group: f(0, 4), count: f(4, 4), meta_id: f(8, 4), affinity_sec: f(12, 4), flags: f(16, 4) },
 };
-export const BACKEND_KEY: StructLayout = { name: 'svp_backend_key', size: 8, fields: { group: f(0, 4), slot: f(4, 4) } };
+export const BACKEND_KEY: StructLayout = { name: 'svp_backend_key', size: 8, fields: { group: f(0, 4), page: f(4, 4) } };
 export const BACKEND: StructLayout = { name: 'svp_backend', size: 20, fields: { addr: f(0, 16), port: f(16, 2), pad: f(18, 2) } };
+/** SVP_PAGE_SLOTS: backends per svp_backends element */
+export const PAGE_SLOTS = 8;
+export const BACKEND_PAGE: StructLayout = { name: 'svp_backend_page', size: BACKEND.size * PAGE_SLOTS, fields: { be: f(0, BACKEND.size * PAGE_SLOTS) } };
+/** pages holding `count` backends */
+export const pagesOf = (count: number) => Math.ceil(count / PAGE_SLOTS);
 export const KEY_LEN = 192;
 /** SVP_MAX_META: meta ids (and svp_counters slots) are 1..SVP_MAX_META-1 */
 export const SVP_MAX_META = 131072;
@@ -54,7 +59,7 @@ export const COUNTERS: StructLayout = { name: 'svp_counters', size: 24, fields: 
 /** key of svp_meta and svp_counters */
 export const META_ID_SIZE = 4;
 
-export const ALL_LAYOUTS = [SERVICE_KEY, SERVICE_VALUE, BACKEND_KEY, BACKEND, META, ADDR_KEY, COUNTERS];
+export const ALL_LAYOUTS = [SERVICE_KEY, SERVICE_VALUE, BACKEND_KEY, BACKEND, BACKEND_PAGE, META, ADDR_KEY, COUNTERS];
 
 // svp_service_value.flags (SVP_F_*) and svp_meta.flags (SVP_M_*), bpf/svcproxy.h
 export const SVP_F_CLUSTER_IP = 0x1;

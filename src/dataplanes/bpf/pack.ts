@@ -7,7 +7,7 @@
 import type { BpfMapOp } from '../../native/bpf.js';
 import type { Backend, ServicePortState } from '../../plan/types.js';
 import type { Frontend } from './entries.js';
-import { BACKEND, BACKEND_KEY, encodeAddr, IPPROTO, KEY_LEN, META, SERVICE_KEY, SERVICE_VALUE } from './layout.js';
+import { BACKEND, BACKEND_KEY, encodeAddr, IPPROTO, KEY_LEN, META, PAGE_SLOTS, pagesOf, SERVICE_KEY, SERVICE_VALUE } from './layout.js';
 
 const SK = SERVICE_KEY.fields;
 const SV = SERVICE_VALUE.fields;
@@ -76,28 +76,31 @@ export function writeServiceValue(b: Batch, group: number, count: number, metaId
   v.setUint32(off + SV.flags!.offset, flags, LE);
 }
 
-/** One (group, slot) -> endpoint record per backend; slots are list positions. */
+/** The group's backends as (group, page) -> PAGE_SLOTS endpoints; slots are list positions. */
 export function writeBackends(b: Batch, group: number, list: readonly Backend[]): void {
   const k = b.keys;
   const v = b.values!;
-  for (let slot = 0; slot < list.length; slot++) {
+  for (let page = 0, slot = 0; slot < list.length; page++) {
     const ko = k.next();
     k.view.setUint32(ko + BK.group!.offset, group, LE);
-    k.view.setUint32(ko + BK.slot!.offset, slot, LE);
-    const vo = v.next();
-    const be = list[slot]!;
-    encodeAddr(v.buf, vo + BE.addr!.offset, be.address);
-    v.view.setUint16(vo + BE.port!.offset, be.port); // network order
+    k.view.setUint32(ko + BK.page!.offset, page, LE);
+    const po = v.next();
+    for (let i = 0; i < PAGE_SLOTS && slot < list.length; i++, slot++) {
+      const be = list[slot]!;
+      const vo = po + i * BACKEND.size;
+      encodeAddr(v.buf, vo + BE.addr!.offset, be.address);
+      v.view.setUint16(vo + BE.port!.offset, be.port); // network order
+    }
   }
 }
 
-/** Keys only, for deleting a group's slots 0..count-1. */
+/** Keys only, for deleting the pages of a group of `count` backends. */
 export function writeBackendKeys(b: Batch, group: number, count: number): void {
   const k = b.keys;
-  for (let slot = 0; slot < count; slot++) {
+  for (let page = 0; page < pagesOf(count); page++) {
     const ko = k.next();
     k.view.setUint32(ko + BK.group!.offset, group, LE);
-    k.view.setUint32(ko + BK.slot!.offset, slot, LE);
+    k.view.setUint32(ko + BK.page!.offset, page, LE);
   }
 }
 

@@ -8,6 +8,7 @@ import {
   decodeAddr,
   KEY_LEN,
   META,
+  PAGE_SLOTS,
   protoName,
   SERVICE_KEY,
   SERVICE_VALUE,
@@ -55,30 +56,34 @@ function decodeFrontends(d: BpfMapDump): FrontendRecord[] {
   return out;
 }
 
-function decodeBackends(d: BpfMapDump, familyOfGroup: Map<number, Family>): Map<number, Map<number, Backend>> {
-  const groups = new Map<number, Map<number, Backend>>();
+interface GroupInfo {
+  family: Family;
+  count: number;
+}
+
+/** group -> its backends in slot order; pages of groups no meta record names are skipped */
+function decodeBackends(d: BpfMapDump, groupsWanted: Map<number, GroupInfo>): Map<number, Backend[]> {
+  const groups = new Map<number, Backend[]>();
   for (let i = 0; i < d.count; i++) {
     const k = i * d.keySize;
-    const v = i * d.valueSize;
     const group = d.keys.readUInt32LE(k + BACKEND_KEY.fields.group!.offset);
-    const family = familyOfGroup.get(group);
-    if (family === undefined) continue; // an old generation being retired
-    const slot = d.keys.readUInt32LE(k + BACKEND_KEY.fields.slot!.offset);
-    let g = groups.get(group);
-    if (!g) groups.set(group, (g = new Map()));
-    g.set(slot, { address: decodeAddr(d.values, v + BACKEND.fields.addr!.offset, family), port: d.values.readUInt16BE(v + BACKEND.fields.port!.offset) });
+    const info = groupsWanted.get(group);
+    if (info === undefined) continue; // an old generation being retired
+    const page = d.keys.readUInt32LE(k + BACKEND_KEY.fields.page!.offset);
+    let list = groups.get(group);
+    if (!list) groups.set(group, (list = new Array<Backend>(info.count)));
+    for (let j = 0; j < PAGE_SLOTS; j++) {
+      const slot = page * PAGE_SLOTS + j;
+      if (slot >= info.count) break;
+      const v = i * d.valueSize + j * BACKEND.size;
+      list[slot] = { address: decodeAddr(d.values, v + BACKEND.fields.addr!.offset, info.family), port: d.values.readUInt16BE(v + BACKEND.fields.port!.offset) };
+    }
   }
   return groups;
 }
 
-const slots = (g: Map<number, Backend> | undefined, count: number): Backend[] => {
-  const out: Backend[] = [];
-  for (let i = 0; i < count; i++) {
-    const be = g?.get(i);
-    if (be) out.push(be);
-  }
-  return out;
-};
+/** the slots actually present (a missing page leaves a hole: dropped, so the diff shows it) */
+const slots = (list: Backend[] | undefined): Backend[] => (list ? list.filter((b) => b !== undefined) : []);
 
 export function decodeState(dumps: Dumps): Map<string, Programmed> {
   const M = META.fields;
@@ -101,7 +106,7 @@ export function decodeState(dumps: Dumps): Map<string, Programmed> {
     externalGroup: number;
   }
   const metas: MetaRec[] = [];
-  const familyOfGroup = new Map<number, Family>();
+  const groupsWanted = new Map<number, GroupInfo>();
   const d = dumps.meta;
   for (let i = 0; i < d.count; i++) {
     const v = i * d.valueSize;
@@ -122,10 +127,10 @@ export function decodeState(dumps: Dumps): Map<string, Programmed> {
     const parsed = parseKey(m.key);
     if (!parsed) continue;
     metas.push(m);
-    familyOfGroup.set(m.id * 4 + m.gen * 2, parsed.family);
-    familyOfGroup.set(m.externalGroup, parsed.family);
+    groupsWanted.set(m.id * 4 + m.gen * 2, { family: parsed.family, count: m.internalCount });
+    if (m.externalGroup !== m.id * 4 + m.gen * 2) groupsWanted.set(m.externalGroup, { family: parsed.family, count: m.externalCount });
   }
-  const groups = decodeBackends(dumps.backends, familyOfGroup);
+  const groups = decodeBackends(dumps.backends, groupsWanted);
 
   const index = new Map<string, Programmed>();
   for (const m of metas) {
@@ -143,8 +148,8 @@ export function decodeState(dumps: Dumps): Map<string, Programmed> {
       loadBalancerIPs: ips(SVP_F_LB_IP),
       affinitySeconds: m.flags & SVP_M_AFFINITY ? m.affinitySec : null,
       externalLocal: (m.flags & SVP_M_EXTERNAL_LOCAL) !== 0,
-      internal: slots(groups.get(m.id * 4 + m.gen * 2), m.internalCount),
-      external: slots(groups.get(m.externalGroup), m.externalCount),
+      internal: slots(groups.get(m.id * 4 + m.gen * 2)),
+      external: slots(groups.get(m.externalGroup)),
       hasEndpoints: (m.flags & SVP_M_HAS_ENDPOINTS) !== 0,
     };
     index.set(m.key, {

@@ -12,7 +12,7 @@
 import type { BpfMapOp } from '../../native/bpf.js';
 import type { ChangeSet, ServicePortState } from '../../plan/types.js';
 import { checkStorable, externalShared, frontendId, frontendsOf, groupOf, metaFlags, type Frontend, type Programmed } from './entries.js';
-import { BACKEND, BACKEND_KEY, COUNTERS, META, META_ID_SIZE, SERVICE_KEY, SERVICE_VALUE, SVP_F_DROP } from './layout.js';
+import { BACKEND_KEY, BACKEND_PAGE, COUNTERS, META, pagesOf, META_ID_SIZE, SERVICE_KEY, SERVICE_VALUE, SVP_F_DROP } from './layout.js';
 import { Batch, writeBackendKeys, writeBackends, writeMeta, writeMetaId, writeServiceKey, writeServiceValue } from './pack.js';
 import type { PinPaths } from './paths.js';
 
@@ -80,13 +80,13 @@ export function planSync(changes: ChangeSet, index: Map<string, Programmed>, ids
   }
 
   // Size every batch up front: one allocation per map, no growth.
-  let nBackends = 0;
+  let nPages = 0;
   let nFrontends = 0;
   for (const s of upserts) {
-    nBackends += s.internal.length + (externalShared(s) ? 0 : s.external.length);
+    nPages += pagesOf(s.internal.length) + (externalShared(s) ? 0 : pagesOf(s.external.length));
     nFrontends += 1 + (s.nodePort === null ? 0 : 1) + s.externalIPs.length + s.loadBalancerIPs.length;
   }
-  const backendsPut = new Batch(paths.backends, 'update', BACKEND_KEY.size, BACKEND.size, nBackends);
+  const backendsPut = new Batch(paths.backends, 'update', BACKEND_KEY.size, BACKEND_PAGE.size, nPages);
   const metaPut = new Batch(paths.meta, 'update', META_ID_SIZE, META.size, upserts.length);
   const servicesPut = new Batch(paths.services, 'update', SERVICE_KEY.size, SERVICE_VALUE.size, nFrontends);
 
