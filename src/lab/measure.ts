@@ -17,6 +17,26 @@ export interface MeasureSettings {
   rateThreads: number;
   iperfSeconds: number;
   changes: number;
+  syncTimeoutSeconds: number;
+  /** end the kernel tools a mode runs in the node namespace (a sync past its deadline) */
+  abortKernelWork?: () => Promise<void>;
+}
+
+export class SyncTimeout extends Error {}
+
+/** The apply, or an abort once the deadline passes (the kernel tool is killed; atomic syncs commit nothing). */
+async function withDeadline<T>(work: Promise<T>, seconds: number, abort: (() => Promise<void>) | undefined, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), seconds * 1000)));
+  try {
+    const first = await Promise.race([work, deadline]);
+    if (first !== 'late') return first;
+    await abort?.();
+    await work.catch(() => undefined);
+    throw new SyncTimeout(`${what} did not finish within ${seconds} s: aborted, larger sizes skipped`);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Called before each step with its name; counts progress. */
@@ -55,7 +75,7 @@ export async function measurePoint(
   step('full sync');
   const kernelBefore = kernelMemoryKiB();
   const t0 = performance.now();
-  const applied = await proxy.apply(asSet(services));
+  const applied = await withDeadline(proxy.apply(asSet(services)), s.syncTimeoutSeconds, s.abortKernelWork, `full sync of ${size.services} x ${size.endpoints}`);
   const wallMs = performance.now() - t0;
   const kernelDeltaKiB = kernelMemoryKiB() - kernelBefore;
   const mem = process.memoryUsage();

@@ -34,6 +34,7 @@ export function resolveOptions(o: LabOptions): ResolvedLabOptions {
     rateThreads: o.rateThreads ?? 4,
     iperfSeconds: o.iperfSeconds ?? 3,
     changes: o.changes ?? 7,
+    syncTimeoutSeconds: o.syncTimeoutSeconds ?? 120,
   };
 }
 
@@ -51,8 +52,11 @@ export async function runLab(options: LabOptions = {}): Promise<LabResults> {
   const onSignal = (sig: NodeJS.Signals) => {
     log(`${sig}: removing the lab sandbox`);
     void (async () => {
-      await destroyAll().catch(() => undefined);
+      // a mode's kernel tool (iptables-restore...) may be mid-run in the node namespace: end it first
+      if (sandbox) await sandbox.killInside(sandbox.topo.namespaces).catch(() => undefined);
+      // the same removal the run's own finally may have started: wait for all of it
       await sandbox?.remove().catch(() => undefined);
+      await destroyAll().catch(() => undefined);
       process.exit(sig === 'SIGINT' ? 130 : 143);
     })();
   };
@@ -64,9 +68,11 @@ export async function runLab(options: LabOptions = {}): Promise<LabResults> {
   try {
     sandbox = await createSandbox({ backends: Math.max(...o.endpoints), bpf: o.modes.includes('bpf'), iperf: o.iperfSeconds > 0 });
     const { topo, cgroup, bpffs } = sandbox;
+    run.sandbox = { namespaces: topo.namespaces, cgroup: cgroup?.path, bpffs };
+    log(`sandbox: ${[...topo.namespaces, cgroup?.path, bpffs].filter(Boolean).join(' ')}`);
     const caps = await Promise.all(
       o.modes.map(async (mode): Promise<Capability> => {
-        const dp = await createDataplane(mode, { netns: topo.node, cgroup: cgroup?.path, bpffs, nodeName: LAB_NODE_NAME });
+        const dp = await createDataplane(mode, { netns: topo.node, cgroup: cgroup?.path, bpffs, nodeName: LAB_NODE_NAME, iptablesBackend: options.iptables });
         try {
           return await dp.detect();
         } finally {
@@ -80,7 +86,7 @@ export async function runLab(options: LabOptions = {}): Promise<LabResults> {
     const origins = [...new Set(usable.map(originOf))];
     const whereOf = (origin: Origin): Where => (origin === 'node' ? { netns: topo.node, cgroup: cgroup?.path } : { netns: topo.client });
 
-    const settings: MeasureSettings = o;
+    const settings: MeasureSettings = { ...o, abortKernelWork: () => sandbox!.killInside([topo.node]) };
     const sizes = o.services.flatMap((services) => o.endpoints.map((endpoints) => ({ services, endpoints })));
     const total = origins.length * (2 + (o.iperfSeconds > 0 ? 1 : 0)) + usable.length * sizes.length * pointSteps(settings);
     let done = 0;
@@ -110,7 +116,7 @@ export async function runLab(options: LabOptions = {}): Promise<LabResults> {
       }
       let proxy: Proxy | undefined;
       try {
-        proxy = await open({ mode, netns: topo.node, cgroup: cgroup?.path, bpffs, nodeName: LAB_NODE_NAME });
+        proxy = await open({ mode, netns: topo.node, cgroup: cgroup?.path, bpffs, nodeName: LAB_NODE_NAME, iptablesBackend: options.iptables });
         await proxy.cleanup();
         for (const size of sizes) {
           result.points.push(await measurePoint(proxy, topo, whereOf(result.origin), size, settings, step(`${mode} ${size.services}x${size.endpoints}: `)));
@@ -146,7 +152,16 @@ export async function runLab(options: LabOptions = {}): Promise<LabResults> {
     startedAt,
     finishedAt: new Date().toISOString(),
     machine,
-    options: { services: o.services, endpoints: o.endpoints, samples: o.samples, rateSeconds: o.rateSeconds, rateThreads: o.rateThreads, iperfSeconds: o.iperfSeconds, changes: o.changes },
+    options: {
+      services: o.services,
+      endpoints: o.endpoints,
+      samples: o.samples,
+      rateSeconds: o.rateSeconds,
+      rateThreads: o.rateThreads,
+      iperfSeconds: o.iperfSeconds,
+      changes: o.changes,
+      syncTimeoutSeconds: o.syncTimeoutSeconds,
+    },
     runs,
   };
   if (options.jsonOut) writeFileSync(options.jsonOut, JSON.stringify(results, null, 2) + '\n');

@@ -5,6 +5,7 @@
  * a private bpffs created for this run. remove() undoes all of it.
  */
 import { mountPrivateBpffs, TestCgroup } from '../sandbox/cgroup.js';
+import { sh } from '../sandbox/shell.js';
 import { Topology } from '../sandbox/topology.js';
 import { loadgenPath, startServer } from './loadgen.js';
 import { BACKEND_PORT, IPERF_PORT } from './services.js';
@@ -14,7 +15,24 @@ export interface LabSandbox {
   cgroup?: TestCgroup;
   /** private bpffs mount for bpf mode's pins */
   bpffs?: string;
+  /** SIGKILL every process inside these sandbox namespaces (all started by the lab) */
+  killInside(netns: string[]): Promise<void>;
   remove(): Promise<void>;
+}
+
+/** PIDs in a namespace we created: only our servers, clients and the kernel tools a mode ran there. */
+export async function killInside(netns: readonly string[]): Promise<void> {
+  for (const ns of netns) {
+    const out = await sh(['ip', 'netns', 'pids', ns]).catch(() => '');
+    for (const pid of out.split('\n').filter(Boolean).map(Number)) {
+      if (pid === process.pid) continue;
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+  }
 }
 
 export async function createSandbox(opts: { backends: number; bpf: boolean; iperf: boolean }): Promise<LabSandbox> {
@@ -22,7 +40,10 @@ export async function createSandbox(opts: { backends: number; bpf: boolean; iper
   let cgroup: TestCgroup | undefined;
   let bpffs: Awaited<ReturnType<typeof mountPrivateBpffs>> | undefined;
   const previousBpffs = process.env.SVCPROXY_BPFFS;
-  const remove = async () => {
+  // One removal, however many callers (the run's finally and a signal handler race).
+  let removing: Promise<void> | undefined;
+  const remove = () => (removing ??= doRemove());
+  const doRemove = async () => {
     try {
       await topo.destroy();
     } finally {
@@ -48,5 +69,5 @@ export async function createSandbox(opts: { backends: number; bpf: boolean; iper
     await remove();
     throw e;
   }
-  return { topo, cgroup, bpffs: bpffs?.path, remove };
+  return { topo, cgroup, bpffs: bpffs?.path, killInside, remove };
 }

@@ -18,6 +18,10 @@ export interface LabOptions {
   iperfSeconds?: number;
   /** endpoint changes timed per point (default 7) */
   changes?: number;
+  /** a full sync still running after this long is aborted and the mode's larger sizes skipped (default 120) */
+  syncTimeoutSeconds?: number;
+  /** iptables flavour for iptables mode (default auto, as kube-proxy detects) */
+  iptables?: 'auto' | 'nft' | 'legacy';
   /** directory for results.json and report.html (undefined: write nothing) */
   out?: string;
   /** write the raw results here (used inside UML, merged by the caller) */
@@ -145,6 +149,8 @@ export interface KernelRun {
   kernel: string;
   directs: DirectFigures[];
   modes: ModeResult[];
+  /** what the lab created for this run (all removed at its end) */
+  sandbox?: { namespaces: string[]; cgroup?: string; bpffs?: string };
 }
 
 export interface Machine {
@@ -164,6 +170,6 @@ export interface LabResults {
   startedAt: string;
   finishedAt: string;
   machine: Machine;
-  options: Required<Pick<LabOptions, 'services' | 'endpoints' | 'samples' | 'rateSeconds' | 'rateThreads' | 'iperfSeconds' | 'changes'>>;
+  options: Required<Pick<LabOptions, 'services' | 'endpoints' | 'samples' | 'rateSeconds' | 'rateThreads' | 'iperfSeconds' | 'changes' | 'syncTimeoutSeconds'>>;
   runs: KernelRun[];
 }

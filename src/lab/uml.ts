@@ -49,6 +49,7 @@ export function guestCommand(modes: readonly Mode[], o: LabResults['options'], j
     '--rate-threads', String(o.rateThreads),
     '--iperf-seconds', String(o.iperfSeconds),
     '--changes', String(o.changes),
+    '--sync-timeout', String(o.syncTimeoutSeconds),
     '--json-out', jsonOut,
     '--no-progress',
     '--no-uml',

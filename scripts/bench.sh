@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# npm run bench: the full lab series (1, 1k, 10k, 30k services x 4 endpoints,
+# every usable mode; IPVS inside User-Mode Linux when the host lacks it) in a
+# closed netns sandbox, then BENCHMARKS.md rewritten from its results.
+# Extra arguments go to `svcproxy lab` (e.g. --modes iptables,nftables).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" != 0 ]; then
+  echo "bench: needs root (it creates network namespaces and a cgroup of its own)" >&2
+  exit 1
+fi
+if [ ! -f dist/cli/main.js ]; then
+  echo "bench: dist/ is missing: run npm run build first" >&2
+  exit 1
+fi
+make -s -C tools
+
+out="${BENCH_OUT:-lab-out/bench}"
+node bin/svcproxy.js lab \
+  --services 1,1000,10000,30000 \
+  --endpoints 4 \
+  --out "$out" \
+  --markdown BENCHMARKS.md \
+  "$@"
+echo "bench: BENCHMARKS.md rewritten from $out/results.json"
