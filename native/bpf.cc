@@ -32,6 +32,15 @@ Napi::Array StringArray(Napi::Env env, const std::vector<std::string>& list) {
   return a;
 }
 
+// A Buffer over the vector's memory, freed with the Buffer: a dump can be
+// tens of MiB, not worth copying.
+Napi::Buffer<uint8_t> HandOver(Napi::Env env, std::vector<uint8_t>&& bytes) {
+  if (bytes.empty()) return Napi::Buffer<uint8_t>::New(env, 0);
+  auto* held = new std::vector<uint8_t>(std::move(bytes));
+  return Napi::Buffer<uint8_t>::New(
+      env, held->data(), held->size(), [](Napi::Env, uint8_t*, std::vector<uint8_t>* v) { delete v; }, held);
+}
+
 // bpfProbe(): can this process use the bpf() syscall (a one-element map)?
 class ProbeWorker : public PromiseWorker {
  public:
@@ -162,8 +171,8 @@ class DumpWorker : public PromiseWorker {
     o.Set("keySize", dump_.key_size);
     o.Set("valueSize", dump_.value_size);
     o.Set("count", dump_.count);
-    o.Set("keys", Napi::Buffer<uint8_t>::Copy(env, dump_.keys.data(), dump_.keys.size()));
-    o.Set("values", Napi::Buffer<uint8_t>::Copy(env, dump_.values.data(), dump_.values.size()));
+    o.Set("keys", HandOver(env, std::move(dump_.keys)));
+    o.Set("values", HandOver(env, std::move(dump_.values)));
     return o;
   }
 

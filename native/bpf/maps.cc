@@ -170,20 +170,24 @@ void DumpMap(const std::string& path, MapDump* out, NativeError* err) {
   MapCache cache;
   const OpenMap* m = cache.Get(path, "bpf.dump", err);
   if (m == nullptr) return;
-  out->key_size = m->info.key_size;
-  out->value_size = ValueBytes(m->info);
-  uint32_t cap = m->info.max_entries;
-  std::vector<uint8_t> keys(size_t(cap) * out->key_size), values(size_t(cap) * out->value_size);
+  const uint32_t ks = m->info.key_size, vs = ValueBytes(m->info), cap = m->info.max_entries;
+  out->key_size = ks;
+  out->value_size = vs;
+  std::vector<uint8_t>& keys = out->keys;
+  std::vector<uint8_t>& values = out->values;
 
-  // Batched lookup walks hash buckets; continue from the returned token.
-  std::vector<uint8_t> in_token(out->key_size > 8 ? out->key_size : 8), out_token(in_token.size());
+  // Batched lookup walks hash buckets; continue from the returned token. The
+  // buffers grow with what is found, not with max_entries (the backends map
+  // could hold 80 MiB; a sync of 30k services fills a few).
+  std::vector<uint8_t> in_token(ks > 8 ? ks : 8), out_token(in_token.size());
   bool first = true;
-  uint32_t total = 0;
+  uint32_t total = 0, chunk = std::min(cap, 4096u);
   while (total < cap) {
-    uint32_t n = cap - total;
-    int rc = bpf_map_lookup_batch(m->fd, first ? nullptr : in_token.data(), out_token.data(),
-                                  &keys[size_t(total) * out->key_size], &values[size_t(total) * out->value_size], &n,
-                                  nullptr);
+    uint32_t n = std::min(chunk, cap - total);
+    keys.resize(size_t(total + n) * ks);
+    values.resize(size_t(total + n) * vs);
+    int rc = bpf_map_lookup_batch(m->fd, first ? nullptr : in_token.data(), out_token.data(), &keys[size_t(total) * ks],
+                                  &values[size_t(total) * vs], &n, nullptr);
     int e = rc != 0 ? errno : 0;
     if (rc != 0 && e != ENOENT) {
       if (first && (e == EINVAL || e == ENOTSUP || e == EOPNOTSUPP)) break;  // fall back below
@@ -193,39 +197,31 @@ void DumpMap(const std::string& path, MapDump* out, NativeError* err) {
     total += n;
     first = false;
     in_token = out_token;
-    if (e == ENOENT) {
-      out->count = total;
-      keys.resize(size_t(total) * out->key_size);
-      values.resize(size_t(total) * out->value_size);
-      out->keys = std::move(keys);
-      out->values = std::move(values);
-      return;
-    }
+    if (e == ENOENT) break;  // walked the whole map
+    chunk = std::min(chunk * 2, 1u << 20);
   }
-  if (!first) {  // filled to capacity
+  if (!first) {
     out->count = total;
-    out->keys = std::move(keys);
-    out->values = std::move(values);
+    keys.resize(size_t(total) * ks);
+    values.resize(size_t(total) * vs);
     return;
   }
   // No batch support for this map type: walk keys one by one.
-  std::vector<uint8_t> key(out->key_size), next(out->key_size);
+  std::vector<uint8_t> key(ks), next(ks), value(vs);
   bool have = false;
   total = 0;
-  while (bpf_map_get_next_key(m->fd, have ? key.data() : nullptr, next.data()) == 0) {
-    if (bpf_map_lookup_elem(m->fd, next.data(), &values[size_t(total) * out->value_size]) == 0) {
-      std::copy(next.begin(), next.end(), keys.begin() + size_t(total) * out->key_size);
+  keys.clear();
+  values.clear();
+  while (total < cap && bpf_map_get_next_key(m->fd, have ? key.data() : nullptr, next.data()) == 0) {
+    if (bpf_map_lookup_elem(m->fd, next.data(), value.data()) == 0) {
+      keys.insert(keys.end(), next.begin(), next.end());
+      values.insert(values.end(), value.begin(), value.end());
       total++;
     }
     key = next;
     have = true;
-    if (total == cap) break;
   }
   out->count = total;
-  keys.resize(size_t(total) * out->key_size);
-  values.resize(size_t(total) * out->value_size);
-  out->keys = std::move(keys);
-  out->values = std::move(values);
 }
 
 }  // namespace svcproxy::bpf

@@ -27,12 +27,14 @@ export interface Dumps {
   backends: BpfMapDump;
 }
 
-interface FrontendRecord extends Frontend {
-  metaId: number;
-}
+const isZero = (buf: Buffer, off: number, len: number) => {
+  for (let i = off; i < off + len; i++) if (buf[i] !== 0) return false;
+  return true;
+};
 
-function decodeFrontends(d: BpfMapDump): FrontendRecord[] {
-  const out: FrontendRecord[] = [];
+/** meta id -> the frontends that point at it */
+function decodeFrontends(d: BpfMapDump): Map<number, Frontend[]> {
+  const byMeta = new Map<number, Frontend[]>();
   const K = SERVICE_KEY.fields;
   const V = SERVICE_VALUE.fields;
   for (let i = 0; i < d.count; i++) {
@@ -41,19 +43,21 @@ function decodeFrontends(d: BpfMapDump): FrontendRecord[] {
     const family = d.keys[k + K.family!.offset] as Family;
     const proto = protoName(d.keys[k + K.proto!.offset]!);
     if (!proto) continue;
-    const zero = d.keys.subarray(k, k + 16).every((b) => b === 0);
     const flags = d.values.readUInt32LE(v + V.flags!.offset) & SVP_F_KINDS; // not SVP_F_DROP: derived from the state
-    out.push({
-      addr: zero ? '' : decodeAddr(d.keys, k + K.addr!.offset, family),
+    const fe: Frontend = {
+      addr: isZero(d.keys, k + K.addr!.offset, 16) ? '' : decodeAddr(d.keys, k + K.addr!.offset, family),
       port: d.keys.readUInt16BE(k + K.port!.offset),
       proto,
       family,
       flags,
       external: (flags & SVP_F_CLUSTER_IP) === 0,
-      metaId: d.values.readUInt32LE(v + V.meta_id!.offset),
-    });
+    };
+    const metaId = d.values.readUInt32LE(v + V.meta_id!.offset);
+    const list = byMeta.get(metaId);
+    if (list) list.push(fe);
+    else byMeta.set(metaId, [fe]);
   }
-  return out;
+  return byMeta;
 }
 
 interface GroupInfo {
@@ -87,12 +91,7 @@ const slots = (list: Backend[] | undefined): Backend[] => (list ? list.filter((b
 
 export function decodeState(dumps: Dumps): Map<string, Programmed> {
   const M = META.fields;
-  const frontendsByMeta = new Map<number, FrontendRecord[]>();
-  for (const fe of decodeFrontends(dumps.services)) {
-    const list = frontendsByMeta.get(fe.metaId);
-    if (list) list.push(fe);
-    else frontendsByMeta.set(fe.metaId, [fe]);
-  }
+  const frontendsByMeta = decodeFrontends(dumps.services);
   interface MetaRec {
     id: number;
     key: string;
@@ -104,17 +103,22 @@ export function decodeState(dumps: Dumps): Map<string, Programmed> {
     internalCount: number;
     externalCount: number;
     externalGroup: number;
+    parsed: NonNullable<ReturnType<typeof parseKey>>;
   }
   const metas: MetaRec[] = [];
   const groupsWanted = new Map<number, GroupInfo>();
   const d = dumps.meta;
   for (let i = 0; i < d.count; i++) {
     const v = i * d.valueSize;
-    const raw = d.values.subarray(v + M.key!.offset, v + M.key!.offset + KEY_LEN);
-    const end = raw.indexOf(0);
+    const start = v + M.key!.offset;
+    let end = start;
+    while (end < start + KEY_LEN && d.values[end] !== 0) end++;
+    const key = d.values.toString('latin1', start, end);
+    const parsed = parseKey(key);
+    if (!parsed) continue;
     const m: MetaRec = {
       id: d.keys.readUInt32LE(i * d.keySize),
-      key: raw.subarray(0, end < 0 ? KEY_LEN : end).toString('latin1'),
+      key,
       gen: d.values.readUInt32LE(v + M.gen!.offset),
       flags: d.values.readUInt32LE(v + M.flags!.offset),
       affinitySec: d.values.readUInt32LE(v + M.affinity_sec!.offset),
@@ -123,9 +127,8 @@ export function decodeState(dumps: Dumps): Map<string, Programmed> {
       internalCount: d.values.readUInt32LE(v + M.internal_count!.offset),
       externalCount: d.values.readUInt32LE(v + M.external_count!.offset),
       externalGroup: d.values.readUInt32LE(v + M.external_group!.offset),
+      parsed: parsed,
     };
-    const parsed = parseKey(m.key);
-    if (!parsed) continue;
     metas.push(m);
     groupsWanted.set(m.id * 4 + m.gen * 2, { family: parsed.family, count: m.internalCount });
     if (m.externalGroup !== m.id * 4 + m.gen * 2) groupsWanted.set(m.externalGroup, { family: parsed.family, count: m.externalCount });
@@ -134,13 +137,17 @@ export function decodeState(dumps: Dumps): Map<string, Programmed> {
 
   const index = new Map<string, Programmed>();
   for (const m of metas) {
-    const id = parseKey(m.key)!;
+    const id = m.parsed;
     const fronts = frontendsByMeta.get(m.id) ?? [];
     const cluster = fronts.find((fe) => fe.flags & SVP_F_CLUSTER_IP);
     const ips = (flag: number) => fronts.filter((fe) => fe.flags & flag).map((fe) => fe.addr).sort();
     const state: ServicePortState = {
       key: m.key,
-      ...id,
+      namespace: id.namespace,
+      name: id.name,
+      portName: id.portName,
+      protocol: id.protocol,
+      family: id.family,
       clusterIP: cluster?.addr ?? '',
       port: m.port,
       nodePort: m.nodePort === 0 ? null : m.nodePort,
@@ -156,7 +163,7 @@ export function decodeState(dumps: Dumps): Map<string, Programmed> {
       state,
       metaId: m.id,
       gen: m.gen,
-      frontends: fronts.map(({ metaId: _, ...fe }) => fe),
+      frontends: fronts,
     });
   }
   return index;
