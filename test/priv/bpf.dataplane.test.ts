@@ -12,6 +12,7 @@ import { pinPaths } from '../../src/dataplanes/bpf/paths.js';
 import { parseServices } from '../../src/model/index.js';
 import { diff } from '../../src/plan/index.js';
 import { mountPrivateBpffs, TestCgroup } from '../../src/sandbox/cgroup.js';
+import { sh } from '../../src/sandbox/shell.js';
 import { NODE_IP, Topology } from '../../src/sandbox/topology.js';
 
 const VIP = '10.96.0.10';
@@ -256,6 +257,16 @@ describe('bpf dataplane: a group over several backend pages (real traffic)', () 
     await topo?.destroy();
     await cg?.remove();
     await bpffs?.unmount();
+  });
+
+  it('refuses input it cannot store before loading anything', async () => {
+    const dp = createBpfDataplane({ netns: topo.node, cgroup: cg.path, bpffs: bpffs.path });
+    const [good] = await (await open({ mode: 'bpf', netns: topo.node, cgroup: cg.path, bpffs: bpffs.path })).desired(services());
+    const bad = { ...good!, key: 'default/we b:http/TCP@4' };
+    await expect(dp.apply({ desired: [bad], actual: [], changes: { added: [bad], removed: [], changed: [], unchanged: 0 } })).rejects.toThrow(/cannot be stored/);
+    expect(existsSync(pinPaths(cg.path, bpffs.path).dir)).toBe(false);
+    // bpftool prints nothing at all for a cgroup without programs
+    expect((await sh(['bpftool', '-j', 'cgroup', 'show', cg.path])).trim() || '[]').toBe('[]');
   });
 
   it('reaches all 12 endpoints, slots 8-11 on the second page included', async () => {

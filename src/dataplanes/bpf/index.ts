@@ -28,7 +28,7 @@ import { nodeAddresses, nodeAddrOps } from './nodeaddrs.js';
 import { bpffsRoot, objectPath, pinPaths, pinRoot, type PinPaths } from './paths.js';
 import { decodeState } from './read.js';
 import { renderBpf } from './render.js';
-import { commitSync, MetaIds, planSync } from './sync.js';
+import { checkChanges, commitSync, MetaIds, planSync, type SyncResult } from './sync.js';
 import { ADDR_KEY, COUNTERS, decodeAddr, SVP_MAX_META as MAX_META } from './layout.js';
 
 /** how long the node's address list is trusted before `ip addr` is asked again */
@@ -111,19 +111,38 @@ class BpfMapsDataplane implements BpfDataplane {
 
   async apply(plan: Plan): Promise<ApplyStats> {
     const p = this.paths('apply');
-    const tLoad = performance.now();
-    await withMode('bpf', this.ensureLoaded(p));
-    if (!this.index) await this.read();
-    const loadMs = performance.now() - tLoad;
-    // Node addresses are re-read at most every few seconds: spawning `ip`
-    // costs more than a whole one-service sync.
+    if (!this.index) await this.read(); // nothing pinned yet: cheap, nothing is dumped
+    // Bad input fails here, before anything is loaded or written.
+    checkChanges(plan.changes, this.index!, this.ids);
+    // Loading the programs (first apply, a worker thread) and asking for the
+    // node's addresses (`ip`, at most every few seconds: spawning it costs
+    // more than a one-service sync) run while the batches are encoded here.
+    const t = performance.now();
+    let loadMs = 0;
+    let nodeAddrsMs = 0;
+    const loading = withMode('bpf', this.ensureLoaded(p)).then(() => void (loadMs = performance.now() - t));
     const fresh = this.nodeAddrsAt !== undefined && performance.now() - this.nodeAddrsAt < NODE_ADDRS_TTL_MS;
-    const tAddrs = performance.now();
-    const want = fresh && this.nodeAddrs ? this.nodeAddrs : await nodeAddresses(this.opts.netns);
+    const addrs = (fresh && this.nodeAddrs ? Promise.resolve(this.nodeAddrs) : nodeAddresses(this.opts.netns)).then((a) => {
+      nodeAddrsMs = performance.now() - t;
+      return a;
+    });
+    let sync: SyncResult;
+    let want: string[];
     const tPlan = performance.now();
-    const nodeAddrsMs = tPlan - tAddrs;
-    const sync = planSync(plan.changes, this.index!, this.ids, p);
+    try {
+      sync = planSync(plan.changes, this.index!, this.ids, p, true);
+    } catch (e) {
+      await Promise.allSettled([loading, addrs]);
+      throw e;
+    }
     const planMs = performance.now() - tPlan;
+    try {
+      [, want] = await Promise.all([loading, addrs]);
+    } catch (e) {
+      await Promise.allSettled([loading, addrs]);
+      for (const id of sync.takenIds) this.ids.release(id);
+      throw e;
+    }
     const ops = [...nodeAddrOps(p.nodeAddrs, want, this.nodeAddrs ?? []), ...sync.ops];
     const t0 = performance.now();
     try {

@@ -9,6 +9,7 @@
  *   4. frontends no longer wanted are deleted
  *   5. backends of the old generation, then meta of removed ports
  */
+import { SvcproxyError } from '../../errors.js';
 import type { BpfMapOp } from '../../native/bpf.js';
 import type { ChangeSet, ServicePortState } from '../../plan/types.js';
 import { checkStorable, externalShared, frontendId, frontendsOf, groupOf, metaFlags, type Frontend, type Programmed } from './entries.js';
@@ -28,6 +29,7 @@ export class MetaIds {
     for (let id = this.lowest; id < this.max; id++) {
       if (this.used[id] === 0) {
         this.used[id] = 1;
+        this.inUse++;
         this.lowest = id + 1;
         return id;
       }
@@ -35,12 +37,19 @@ export class MetaIds {
     throw new Error(`bpf mode: more than ${this.max - 1} service ports`);
   }
   mark(id: number): void {
+    if (this.used[id] === 0) this.inUse++;
     this.used[id] = 1;
   }
   release(id: number): void {
+    if (this.used[id] === 1) this.inUse--;
     this.used[id] = 0;
     if (id < this.lowest) this.lowest = id;
   }
+  /** ids left (0 is never handed out) */
+  free(): number {
+    return this.max - 1 - this.inUse;
+  }
+  private inUse = 0;
 }
 
 export interface SyncResult {
@@ -70,9 +79,23 @@ function verdictFlags(fe: Frontend, s: ServicePortState, count: number): number 
   return count === 0 && s.hasEndpoints ? fe.flags | SVP_F_DROP : fe.flags;
 }
 
-export function planSync(changes: ChangeSet, index: Map<string, Programmed>, ids: MetaIds, paths: PinPaths): SyncResult {
-  const upserts: ServicePortState[] = changes.changed.length === 0 ? changes.added : [...changes.added, ...changes.changed.map((c) => c.after)];
-  for (const s of upserts) checkStorable(s);
+const upsertsOf = (changes: ChangeSet): ServicePortState[] =>
+  changes.changed.length === 0 ? changes.added : [...changes.added, ...changes.changed.map((c) => c.after)];
+
+/** Everything that can make planSync fail, checked before anything is loaded or written. */
+export function checkChanges(changes: ChangeSet, index: Map<string, Programmed>, ids: MetaIds): void {
+  let fresh = 0;
+  for (const s of upsertsOf(changes)) {
+    checkStorable(s);
+    if (!index.has(s.key)) fresh++;
+  }
+  if (fresh > ids.free()) throw new SvcproxyError(`bpf mode holds at most ${ids.max - 1} service ports (svp_meta): ${fresh} new ones do not fit`, { code: 'ENOSPC', op: 'apply', mode: 'bpf' });
+}
+
+/** checked: checkChanges() passed for these changes (skips the per-port checks) */
+export function planSync(changes: ChangeSet, index: Map<string, Programmed>, ids: MetaIds, paths: PinPaths, checked = false): SyncResult {
+  const upserts = upsertsOf(changes);
+  if (!checked) for (const s of upserts) checkStorable(s);
   let removedKeys: string[] = [];
   if (changes.removed.length > 0) {
     const upsertKeys = new Set(upserts.map((u) => u.key));
