@@ -30,6 +30,7 @@ export function resolveOptions(o: LabOptions): ResolvedLabOptions {
     endpoints: [...(o.endpoints ?? [4])].sort((a, b) => a - b),
     modes: o.modes ?? [...MODES],
     samples: o.samples ?? 2000,
+    rounds: o.rounds ?? 3,
     rateSeconds: o.rateSeconds ?? 2,
     rateThreads: o.rateThreads ?? 4,
     iperfSeconds: o.iperfSeconds ?? 3,
@@ -88,7 +89,7 @@ export async function runLab(options: LabOptions = {}): Promise<LabResults> {
 
     const settings: MeasureSettings = { ...o, abortKernelWork: () => sandbox!.killInside([topo.node]) };
     const sizes = o.services.flatMap((services) => o.endpoints.map((endpoints) => ({ services, endpoints })));
-    const total = origins.length * (2 + (o.iperfSeconds > 0 ? 1 : 0)) + usable.length * sizes.length * pointSteps(settings);
+    const total = origins.length * (3 + (o.iperfSeconds > 0 ? 1 : 0)) + usable.length * sizes.length * pointSteps(settings);
     let done = 0;
     const step = (prefix: string) => (what: string) => {
       options.onProgress?.({ phase: `${prefix}${what}`, done: done++, total });
@@ -156,6 +157,7 @@ export async function runLab(options: LabOptions = {}): Promise<LabResults> {
       services: o.services,
       endpoints: o.endpoints,
       samples: o.samples,
+      rounds: o.rounds,
       rateSeconds: o.rateSeconds,
       rateThreads: o.rateThreads,
       iperfSeconds: o.iperfSeconds,

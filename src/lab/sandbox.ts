@@ -4,7 +4,9 @@
  * backend, iperf3 on the first, and, when bpf mode is measured, a cgroup and
  * a private bpffs created for this run. remove() undoes all of it.
  */
+import { existsSync } from 'node:fs';
 import { mountPrivateBpffs, TestCgroup } from '../sandbox/cgroup.js';
+import { insideUml } from '../sandbox/uml.js';
 import { sh } from '../sandbox/shell.js';
 import { Topology } from '../sandbox/topology.js';
 import { loadgenPath, startServer } from './loadgen.js';
@@ -36,6 +38,8 @@ export async function killInside(netns: readonly string[]): Promise<void> {
 }
 
 export async function createSandbox(opts: { backends: number; bpf: boolean; iperf: boolean }): Promise<LabSandbox> {
+  // The UML guest's /dev is a bare tmpfs of its own; iperf3 needs /dev/urandom (char 1:9).
+  if (opts.iperf && insideUml() && !existsSync('/dev/urandom')) await sh(['mknod', '-m', '444', '/dev/urandom', 'c', '1', '9']);
   const topo = await Topology.create({ backends: opts.backends, servers: false });
   let cgroup: TestCgroup | undefined;
   let bpffs: Awaited<ReturnType<typeof mountPrivateBpffs>> | undefined;

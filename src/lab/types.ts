@@ -10,6 +10,8 @@ export interface LabOptions {
   modes?: Mode[];
   /** sequential connections per latency figure (default 2000) */
   samples?: number;
+  /** latency rounds per figure, the one with the lowest p50 kept (default 3) */
+  rounds?: number;
   /** seconds of the connection-rate run (default 2) */
   rateSeconds?: number;
   /** concurrent connectors in the rate run (default 4) */
@@ -52,6 +54,8 @@ export interface LatencySummary {
   p99_us: number;
   max_us: number;
   mean_us: number;
+  /** p50 of every round when several were run (the summary is the best round's) */
+  rounds_p50_us?: number[];
 }
 
 /** Connection rate with concurrency (from svp-load rate). */
@@ -170,6 +174,6 @@ export interface LabResults {
   startedAt: string;
   finishedAt: string;
   machine: Machine;
-  options: Required<Pick<LabOptions, 'services' | 'endpoints' | 'samples' | 'rateSeconds' | 'rateThreads' | 'iperfSeconds' | 'changes' | 'syncTimeoutSeconds'>>;
+  options: Required<Pick<LabOptions, 'services' | 'endpoints' | 'samples' | 'rounds' | 'rateSeconds' | 'rateThreads' | 'iperfSeconds' | 'changes' | 'syncTimeoutSeconds'>>;
   runs: KernelRun[];
 }

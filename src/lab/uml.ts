@@ -6,7 +6,7 @@
  * with each other.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Capability, Mode } from '../dataplanes/types.js';
 import { packageRoot } from '../native/binding.js';
 import { runInUml, umlUnavailableReason } from '../sandbox/uml.js';
@@ -45,12 +45,14 @@ export function guestCommand(modes: readonly Mode[], o: LabResults['options'], j
     '--services', o.services.join(','),
     '--endpoints', o.endpoints.join(','),
     '--samples', String(o.samples),
+    '--rounds', String(o.rounds),
     '--rate-seconds', String(o.rateSeconds),
     '--rate-threads', String(o.rateThreads),
     '--iperf-seconds', String(o.iperfSeconds),
     '--changes', String(o.changes),
     '--sync-timeout', String(o.syncTimeoutSeconds),
     '--json-out', jsonOut,
+    '--out', join(dirname(jsonOut), 'report'),
     '--no-progress',
     '--no-uml',
   ];
@@ -63,7 +65,12 @@ export async function runModesInUml(modes: readonly Mode[], o: LabResults['optio
   const file = join(dir, 'uml-results.json');
   try {
     const r = await runInUml({ command: guestCommand(modes, o, file), stream: null, timeoutMs: 60 * 60_000 });
-    if (r.status !== 0) return { error: `exit status ${r.status}: ${r.output.trim().split('\n').slice(-3).join(' | ')}` };
+    if (r.status !== 0) {
+      // the guest's last words, minus colours and the power-off lines
+      const lines = r.output.replace(/\x1b\[[0-9;]*m/g, '').trim().split('\n').filter((l) => !/Powering off|System halted/.test(l));
+      const first = lines.findIndex((l) => /^(svcproxy: |Error)/.test(l));
+      return { error: `exit status ${r.status}: ${(first >= 0 ? lines[first]! : lines.at(-1) ?? '').trim()}` };
+    }
     const guest = JSON.parse(readFileSync(file, 'utf8')) as LabResults;
     return { runs: guest.runs.map((run) => ({ ...run, where: 'uml' as const })) };
   } catch (e) {

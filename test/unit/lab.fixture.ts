@@ -40,7 +40,7 @@ export function fixture(): LabResults {
     startedAt: '2026-12-01T20:00:00.000Z',
     finishedAt: '2026-12-01T20:05:00.000Z',
     machine: { hostname: 'h', nproc: 2, cpuModel: 'cpu', memTotalKiB: 24 << 20, kernel: '6.18.0', node: 'v20', svcproxy: '0.1.0', tools: {} },
-    options: { services: [1, 1000, 30000], endpoints: [4], samples: 1000, rateSeconds: 2, rateThreads: 4, iperfSeconds: 3, changes: 7, syncTimeoutSeconds: 120 },
+    options: { services: [1, 1000, 30000], endpoints: [4], samples: 1000, rounds: 3, rateSeconds: 2, rateThreads: 4, iperfSeconds: 3, changes: 7, syncTimeoutSeconds: 120 },
     runs: [
       {
         where: 'host',

@@ -15,6 +15,7 @@ interface LabFlags {
   endpoints: string;
   modes?: string;
   samples: string;
+  rounds: string;
   rateSeconds: string;
   rateThreads: string;
   iperfSeconds: string;
@@ -60,6 +61,7 @@ export function registerLab(program: Command): void {
     .option('--endpoints <list>', 'endpoints per service', '4')
     .option('--modes <list>', `modes to measure (default: ${MODES.join(',')}; unusable ones are listed with the reason)`)
     .option('--samples <n>', 'sequential connections per latency figure', '2000')
+    .option('--rounds <n>', 'latency rounds per figure; the one with the lowest p50 is kept', '3')
     .option('--rate-seconds <s>', 'length of the connection-rate run', '2')
     .option('--rate-threads <n>', 'concurrent connectors in the rate run', '4')
     .option('--iperf-seconds <s>', 'length of each iperf3 run (0: skip)', '3')
@@ -77,6 +79,7 @@ export function registerLab(program: Command): void {
         endpoints: parseCountList('--endpoints', flags.endpoints, 1, 200),
         modes: flags.modes ? parseModes(flags.modes) : undefined,
         samples: parseNumber('--samples', flags.samples, 10, 1_000_000),
+        rounds: parseNumber('--rounds', flags.rounds, 1, 100),
         rateSeconds: parseNumber('--rate-seconds', flags.rateSeconds, 0.1, 600, false),
         rateThreads: parseNumber('--rate-threads', flags.rateThreads, 1, 256),
         iperfSeconds: parseNumber('--iperf-seconds', flags.iperfSeconds, 0, 600),
