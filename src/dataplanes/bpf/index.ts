@@ -117,15 +117,9 @@ class BpfMapsDataplane implements BpfDataplane {
     // Loading the programs (first apply, a worker thread) and asking for the
     // node's addresses (`ip`, at most every few seconds: spawning it costs
     // more than a one-service sync) run while the batches are encoded here.
-    const t = performance.now();
-    let loadMs = 0;
-    let nodeAddrsMs = 0;
-    const loading = withMode('bpf', this.ensureLoaded(p)).then(() => void (loadMs = performance.now() - t));
+    const loading = withMode('bpf', this.ensureLoaded(p));
     const fresh = this.nodeAddrsAt !== undefined && performance.now() - this.nodeAddrsAt < NODE_ADDRS_TTL_MS;
-    const addrs = (fresh && this.nodeAddrs ? Promise.resolve(this.nodeAddrs) : nodeAddresses(this.opts.netns)).then((a) => {
-      nodeAddrsMs = performance.now() - t;
-      return a;
-    });
+    const addrs = fresh && this.nodeAddrs ? Promise.resolve(this.nodeAddrs) : nodeAddresses(this.opts.netns);
     let sync: SyncResult;
     let want: string[];
     const tPlan = performance.now();
@@ -157,7 +151,7 @@ class BpfMapsDataplane implements BpfDataplane {
     commitSync(this.index!, sync);
     if (!fresh) this.nodeAddrsAt = performance.now();
     this.nodeAddrs = want;
-    return { written: sync.written, removed: sync.removed, kernelMs, detail: { mapElements: sync.elements, batches: ops.length, planMs, loadMs, nodeAddrsMs } };
+    return { written: sync.written, removed: sync.removed, kernelMs, detail: { mapElements: sync.elements, batches: ops.length, planMs } };
   }
 
   async counters(): Promise<Map<string, ServiceCounters>> {
