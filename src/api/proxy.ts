@@ -13,6 +13,7 @@ import { MODES, type ApplyStats, type Capability, type Dataplane, type Dataplane
 import type { ServiceSet } from '../model/types.js';
 import { diff, flatten, renderChangeSet, type ChangeSet, type Plan, type ServicePortState } from '../plan/index.js';
 import { recommend } from './choose.js';
+import { removeKeeper } from './keeper.js';
 import { handOver, type SwitchResult } from './switch.js';
 
 export interface OpenOptions extends DataplaneOptions {
@@ -123,6 +124,7 @@ export class Proxy {
           ? flatten(this.lastSet.services, { nodeName: this.opts.nodeName ?? hostname(), families })
           : states!.filter((s) => families.includes(s.family)),
       drainTimeoutMs: options.drainTimeoutMs ?? 30_000,
+      opts: this.opts,
     });
     await this.current.close();
     this.current = next;
@@ -131,9 +133,11 @@ export class Proxy {
     return result;
   }
 
+  /** Remove this mode's state, and the hand-over keeper a switch may have left (keeper.ts). */
   async cleanup(): Promise<void> {
     await this.ensureUsable();
     await this.current.cleanup();
+    await removeKeeper(this.opts).catch(() => false);
     this.actual = [];
   }
 

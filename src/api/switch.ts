@@ -7,8 +7,9 @@
  * connected socket (bpf); IPVS connections are drained before its state goes.
  */
 import { SvcproxyError } from '../errors.js';
-import type { Dataplane } from '../dataplanes/types.js';
+import type { Dataplane, DataplaneOptions } from '../dataplanes/types.js';
 import { diff, type Family, type ServicePortState } from '../plan/index.js';
+import { installKeeper, isNatMode, removeKeeper } from './keeper.js';
 
 export interface SwitchResult {
   from: Dataplane['mode'];
@@ -23,6 +24,8 @@ export interface HandOver {
   to: Dataplane;
   desired: (families: Family[]) => ServicePortState[];
   drainTimeoutMs: number;
+  /** where the keeper goes (the namespace, iptables flavour) */
+  opts: DataplaneOptions;
 }
 
 export async function handOver(h: HandOver): Promise<SwitchResult> {
@@ -57,6 +60,9 @@ export async function handOver(h: HandOver): Promise<SwitchResult> {
   const drain = t(s);
 
   s = performance.now();
+  // Leaving NAT for connect-time translation: keep conntrack + NAT alive for the old connections.
+  if (isNatMode(from.mode) && !isNatMode(to.mode)) await installKeeper(h.opts);
   await from.cleanup();
+  if (isNatMode(to.mode)) await removeKeeper(h.opts);
   return { from: from.mode, to: to.mode, desired, timings: { program, verify, drain, remove: t(s) } };
 }

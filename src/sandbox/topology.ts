@@ -64,6 +64,8 @@ export interface LoadSpec {
   /** hard stop, so a forgotten load never runs on (default 10 min) */
   maxMs?: number;
   slowMs?: number;
+  /** an echo missing this long counts as a stalled connection (default 5000) */
+  stallMs?: number;
   from?: string;
   cgroup?: string;
 }

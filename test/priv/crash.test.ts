@@ -106,6 +106,7 @@ describe.each<Mode>(['iptables', 'nftables', 'bpf'])('crash recovery: %s', (mode
       expect(report.errors).toEqual({});
       expect(report.failed).toBe(0);
       expect(report.broken).toBe(0);
+      expect(report.stalled).toBe(0);
       expect(report.connects).toBeGreaterThan(50);
     } finally {
       const p = await open(opts).catch(() => undefined);

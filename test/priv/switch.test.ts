@@ -47,7 +47,8 @@ describe('switchMode under load', () => {
       }),
     );
     await proxy.apply(set);
-    const load = await t.startLoad({ targets: [{ host: VIP, port: 80 }], rate: 40, longLived: 6, cgroup: cg.path, maxMs: 120_000 });
+    // An echo missing for over a second counts as a stalled (failed) connection.
+    const load = await t.startLoad({ targets: [{ host: VIP, port: 80 }], rate: 40, longLived: 6, cgroup: cg.path, maxMs: 120_000, stallMs: 1000 });
     const pause = () => new Promise((r) => setTimeout(r, 700));
     const seen: string[] = [proxy.mode];
     try {
@@ -67,6 +68,7 @@ describe('switchMode under load', () => {
     expect(report.slow).toBe(0);
     expect(report.longLived).toBe(6);
     expect(report.broken).toBe(0);
+    expect(report.stalled).toBe(0);
     expect(report.connects).toBeGreaterThan(100);
     expect(Object.keys(report.backends).sort()).toEqual(['b0', 'b1', 'b2']);
     // Only the final mode holds state.

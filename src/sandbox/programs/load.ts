@@ -17,6 +17,8 @@ interface Spec {
   maxMs: number;
   slowMs?: number;
   timeoutMs?: number;
+  /** an echo missing this long counts as a stalled connection (default 5000) */
+  stallMs?: number;
 }
 
 export interface LoadReport {
@@ -25,8 +27,13 @@ export interface LoadReport {
   slow: number;
   errors: Record<string, number>;
   longLived: number;
-  /** long-lived connections that were reset, closed or stopped echoing */
+  /** long-lived connections that were reset or closed by the other side */
   broken: number;
+  /** long-lived connections whose echo stopped for longer than stallMs (then dropped) */
+  stalled: number;
+  /** longest wait for an echo on a long-lived connection, ms, and when it ended (ms since start) */
+  maxEchoGapMs: number;
+  maxEchoGapAt: number;
   exchanges: number;
   maxConnectMs: number;
   backends: Record<string, number>;
@@ -35,7 +42,22 @@ export interface LoadReport {
 const spec = JSON.parse(process.argv[2] ?? '{}') as Spec;
 const slowMs = spec.slowMs ?? 1000;
 const timeoutMs = spec.timeoutMs ?? 3000;
-const report: LoadReport = { connects: 0, failed: 0, slow: 0, errors: {}, longLived: 0, broken: 0, exchanges: 0, maxConnectMs: 0, backends: {} };
+const stallMs = spec.stallMs ?? 5000;
+const report: LoadReport = {
+  connects: 0,
+  failed: 0,
+  slow: 0,
+  errors: {},
+  longLived: 0,
+  broken: 0,
+  stalled: 0,
+  maxEchoGapMs: 0,
+  maxEchoGapAt: 0,
+  exchanges: 0,
+  maxConnectMs: 0,
+  backends: {},
+};
+const started = performance.now();
 const pending = new Set<Promise<void>>();
 let stopping = false;
 
@@ -75,11 +97,11 @@ function longLived(t: { host: string; port: number }): Promise<void> {
     let lastEcho = performance.now();
     let outstanding = 0;
     let ended = false;
-    const end = (broken: boolean) => {
+    const end = (how: 'ok' | 'broken' | 'stalled') => {
       if (ended) return;
       ended = true;
       clearInterval(tick);
-      if (broken) report.broken++;
+      if (how !== 'ok') report[how]++;
       sock.destroy();
       resolve();
     };
@@ -92,21 +114,34 @@ function longLived(t: { host: string; port: number }): Promise<void> {
       const echoes = (text.match(/ping/g) ?? []).length;
       outstanding -= echoes;
       report.exchanges += echoes;
-      if (echoes) lastEcho = performance.now();
+      if (echoes) {
+        const gap = performance.now() - lastEcho;
+        if (gap > report.maxEchoGapMs) {
+          report.maxEchoGapMs = gap;
+          report.maxEchoGapAt = performance.now() - started;
+        }
+        lastEcho = performance.now();
+      }
     });
     const tick = setInterval(() => {
-      if (stopping) return end(false);
+      if (stopping) return end('ok');
       if (!greeted) return;
-      if (outstanding > 0 && performance.now() - lastEcho > slowMs) return end(true);
+      if (outstanding > 0 && performance.now() - lastEcho > stallMs) return end('stalled');
       sock.write('ping\n');
       outstanding++;
     }, 50);
-    sock.on('error', () => end(true));
-    sock.on('close', () => end(!stopping));
+    sock.on('error', (e: NodeJS.ErrnoException) => {
+      const code = `long-lived ${e.code ?? e.message}`;
+      report.errors[code] = (report.errors[code] ?? 0) + 1;
+      end('broken');
+    });
+    sock.on('close', () => {
+      if (!stopping && !ended) report.errors['long-lived closed by peer'] = (report.errors['long-lived closed by peer'] ?? 0) + 1;
+      end(stopping ? 'ok' : 'broken');
+    });
   });
 }
 
-const started = performance.now();
 const lived = Array.from({ length: spec.longLived }, (_, i) => longLived(spec.targets[i % spec.targets.length]!));
 const interval = 1000 / spec.rate;
 const timer = setInterval(() => {
