@@ -1,13 +1,17 @@
 /**
- * Quick measurement of nftables-mode sync times (not a test). Runs only in a
- * network namespace it creates and deletes:
- *   full sync of N services x E endpoints, then one endpoint changed (median
- *   of R), for N in the list given (default 1000 30000).
- * Usage (compiled): node nftables-sync.js [N...]
+ * Measurement of nftables-mode sync times (not a test). Runs only in network
+ * namespaces it creates and deletes:
+ *   full sync of N services x E endpoints (the first apply of a dataplane),
+ *   then one endpoint changed (median of R), read-back; and, for the
+ *   "faster than iptables" claim, iptables mode (open({mode:'iptables'}))
+ *   loading the same set in a second namespace in the same run.
+ * Usage: node --import ./bench/bpf-ts-loader.mjs bench/nftables-sync.ts [N...]
+ *   (default 1000 10000 30000; SVP_BENCH_NO_IPTABLES=1 skips iptables)
  */
 import { execFileSync } from 'node:child_process';
 import { diff } from '../src/plan/diff.js';
 import type { Plan, ServicePortState } from '../src/plan/types.js';
+import { open } from '../src/api/proxy.js';
 import { createNftablesDataplane } from '../src/dataplanes/nftables/index.js';
 
 const ENDPOINTS = 4;
@@ -42,14 +46,29 @@ function services(n: number): ServicePortState[] {
 const plan = (desired: ServicePortState[], actual: ServicePortState[]): Plan => ({ desired, actual, changes: diff(desired, actual) });
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-async function measure(n: number, netns: string) {
+/** iptables mode, same states, fresh namespace: wall time of its first (full) apply */
+async function iptablesFull(n: number, netns: string): Promise<number> {
+  const proxy = await open({ mode: 'iptables', netns, clusterCIDR: '10.128.0.0/9' });
+  try {
+    const p = plan(services(n), []);
+    const t0 = performance.now();
+    await proxy.dataplane.apply(p);
+    return performance.now() - t0;
+  } finally {
+    await proxy.cleanup().catch(() => undefined);
+    await proxy.close();
+  }
+}
+
+async function measure(n: number, netns: string, ipt: string | undefined) {
   const dp = createNftablesDataplane({ netns, clusterCIDR: '10.128.0.0/9' });
   try {
     const desired = services(n);
     const p = plan(desired, []);
-    const t0 = performance.now();
+    const tr = performance.now();
     const text = dp.render(p);
-    const tRender = performance.now() - t0;
+    const tRender = performance.now() - tr;
+    const t0 = performance.now();
     const st = await dp.apply(p);
     const tFull = performance.now() - t0;
     let actual = desired;
@@ -73,6 +92,7 @@ async function measure(n: number, netns: string) {
     const back = await dp.read();
     const tRead = performance.now() - t2;
     const same = diff(actual, back);
+    const iptablesFullMs = ipt ? +(await iptablesFull(n, ipt)).toFixed(1) : undefined;
     console.log(
       JSON.stringify({
         services: n,
@@ -81,6 +101,8 @@ async function measure(n: number, netns: string) {
         renderMs: +tRender.toFixed(1),
         fullSyncMs: +tFull.toFixed(1),
         fullKernelMs: +st.kernelMs.toFixed(1),
+        fullDetail: st.detail,
+        iptablesFullMs,
         oneEndpointMedianMs: +median(times).toFixed(2),
         oneEndpointKernelMedianMs: +median(kernel).toFixed(2),
         readMs: +tRead.toFixed(1),
@@ -95,9 +117,12 @@ async function measure(n: number, netns: string) {
 
 const sizes = process.argv.slice(2).map(Number).filter((x) => x > 0);
 const netns = `svp-nft-bench-${process.pid}`;
+const ipt = process.env.SVP_BENCH_NO_IPTABLES ? undefined : `svp-ipt-bench-${process.pid}`;
 execFileSync('ip', ['netns', 'add', netns]);
 try {
-  for (const n of sizes.length ? sizes : [1000, 30000]) await measure(n, netns);
+  if (ipt) execFileSync('ip', ['netns', 'add', ipt]);
+  for (const n of sizes.length ? sizes : [1000, 10000, 30000]) await measure(n, netns, ipt);
 } finally {
   execFileSync('ip', ['netns', 'del', netns]);
+  if (ipt) execFileSync('ip', ['netns', 'del', ipt]);
 }

@@ -10,6 +10,8 @@
 //
 //   nftOpen(netns)                 -> Promise<handle>   (nft_ctx_new in netns)
 //   nftRun(handle, text, json)     -> Promise<string>   (output buffer)
+//   nftElements(handle, packed)    -> Promise<{messages, elements}>
+//                                     (set elements in one raw netlink batch: nft/elements.h)
 //   nftClose(handle)               -> Promise<void>
 //
 // Failures reject with SvcproxyError code "ENFTABLES" carrying libnftables'
@@ -19,10 +21,12 @@
 
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "error.h"
 #include "exports.h"
 #include "netns.h"
+#include "nft/elements.h"
 
 namespace svcproxy {
 namespace {
@@ -31,12 +35,16 @@ struct NftHandle {
   std::string netns;
   std::mutex mu;               // one command at a time per context
   struct nft_ctx* ctx = nullptr;
+  struct mnl_socket* batch = nullptr;  // element batches (nft/elements.h), opened on first use in netns
+  uint32_t seq = 1;
 };
 
 void FreeHandle(NftHandle* h) {
   std::lock_guard<std::mutex> lock(h->mu);
   if (h->ctx != nullptr) nft_ctx_free(h->ctx);
   h->ctx = nullptr;
+  nft::CloseBatchSocket(h->batch);
+  h->batch = nullptr;
 }
 
 // The JS object owns the handle; GC frees it if close() was never called.
@@ -123,6 +131,41 @@ class RunWorker : public PromiseWorker {
   std::string out_;
 };
 
+class ElementsWorker : public PromiseWorker {
+ public:
+  ElementsWorker(Napi::Env env, Napi::Value owner, NftHandle* h, std::vector<uint8_t> packed)
+      : PromiseWorker(env), h_(h), packed_(std::move(packed)) {
+    owner_ = Napi::Persistent(owner);
+  }
+
+ protected:
+  void Run() override {
+    std::lock_guard<std::mutex> lock(h_->mu);  // ordered with nftRun on the same context
+    if (h_->ctx == nullptr) {
+      err_.Set("ENFTABLES", "nft.elements", "nftables context is closed");
+      return;
+    }
+    NetnsGuard ns(h_->netns, &err_);
+    if (!ns.ok()) return;
+    if (h_->batch == nullptr) h_->batch = nft::OpenBatchSocket(&err_);
+    if (h_->batch == nullptr) return;
+    nft::SendElementBatch(h_->batch, &h_->seq, packed_, &res_, &err_);
+  }
+
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("messages", Napi::Number::New(env, res_.messages));
+    o.Set("elements", Napi::Number::New(env, res_.elements));
+    return o;
+  }
+
+ private:
+  Napi::Reference<Napi::Value> owner_;
+  NftHandle* h_;
+  std::vector<uint8_t> packed_;
+  nft::ElementBatchResult res_;
+};
+
 class CloseWorker : public PromiseWorker {
  public:
   CloseWorker(Napi::Env env, Napi::Value owner, NftHandle* h) : PromiseWorker(env), h_(h) {
@@ -159,6 +202,20 @@ Napi::Value NftRun(const Napi::CallbackInfo& info) {
   return p;
 }
 
+Napi::Value NftElements(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  NftHandle* h = info.Length() > 0 ? UnwrapHandle(info[0]) : nullptr;
+  if (h == nullptr) return ThrowError(env, "EINVAL", "nft.elements", "nftElements: handle from nftOpen required");
+  if (info.Length() < 2 || !info[1].IsTypedArray())
+    return ThrowError(env, "EINVAL", "nft.elements", "nftElements: packed element buffer (Uint8Array) required");
+  Napi::Uint8Array a = info[1].As<Napi::Uint8Array>();
+  std::vector<uint8_t> packed(a.Data(), a.Data() + a.ByteLength());  // copied: the worker must not touch JS memory
+  auto* w = new ElementsWorker(env, info[0], h, std::move(packed));
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
 Napi::Value NftClose(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   NftHandle* h = info.Length() > 0 ? UnwrapHandle(info[0]) : nullptr;
@@ -174,6 +231,7 @@ Napi::Value NftClose(const Napi::CallbackInfo& info) {
 void InitNft(Napi::Env env, Napi::Object exports) {
   exports.Set("nftOpen", Napi::Function::New(env, NftOpen));
   exports.Set("nftRun", Napi::Function::New(env, NftRun));
+  exports.Set("nftElements", Napi::Function::New(env, NftElements));
   exports.Set("nftClose", Napi::Function::New(env, NftClose));
 }
 

@@ -4,11 +4,22 @@ import { native } from './binding.js';
 /** An nft_ctx living in one network namespace (opaque). */
 export type NftHandle = { readonly __nftHandle: unique symbol };
 
+export interface NftElementsResult {
+  /** netlink messages in the batch (besides BATCH_BEGIN/END) */
+  messages: number;
+  elements: number;
+}
+
 export interface NftAddon {
   /** create a libnftables context inside netns ("" = current); its netlink socket is bound there */
   nftOpen(netns: string): Promise<NftHandle>;
   /** run commands (text, or JSON when json=true: then output is JSON too) as one transaction */
   nftRun(handle: NftHandle, commands: string, json: boolean): Promise<string>;
+  /**
+   * add/delete set and map elements given packed (layout: native/nft/elements.h) as one
+   * nf_tables batch in the handle's namespace: all or nothing; errors carry the errno name
+   */
+  nftElements(handle: NftHandle, packed: Uint8Array): Promise<NftElementsResult>;
   nftClose(handle: NftHandle): Promise<void>;
 }
 

@@ -37,9 +37,11 @@ const port = (o: Partial<ServicePortState> & { name: string; clusterIP: string }
 const sorted = (l: ServicePortState[]) => [...l].sort((a, b) => (a.key < b.key ? -1 : 1));
 const plan = (desired: ServicePortState[], actual: ServicePortState[]): Plan => ({ desired: sorted(desired), actual, changes: diff(sorted(desired), actual) });
 
+const liveTable = () => (/^table ip svcproxy-b$/m.test(nft('list', 'tables')) ? 'svcproxy-b' : 'svcproxy');
+
 /** rules per chain with their kernel handles: a rewritten chain gets new handles */
 function rulesByChain(): Map<string, string> {
-  const items = JSON.parse(nft('-j', '-a', 'list', 'table', 'ip', 'svcproxy')).nftables as { rule?: { chain: string; handle: number; expr: unknown } }[];
+  const items = JSON.parse(nft('-j', '-a', 'list', 'table', 'ip', liveTable())).nftables as { rule?: { chain: string; handle: number; expr: unknown } }[];
   const m = new Map<string, string>();
   for (const i of items) if (i.rule) m.set(i.rule.chain, (m.get(i.rule.chain) ?? '') + JSON.stringify([i.rule.handle, i.rule.expr]));
   return m;
@@ -96,18 +98,29 @@ describe('nftables dataplane (host kernel, fresh netns)', () => {
     expect(nft('list', 'table', 'inet', 'foreign')).toContain('tcp dport 9999 accept');
   });
 
-  it('one endpoint changed: only that service chain is rewritten, nothing is listed', async () => {
+  it('endpoints changed: only map elements change, no chain is touched, nothing is listed', async () => {
     const before = rulesByChain();
-    const next = state.map((s) => (s.name === 'web' && s.protocol === 'TCP' ? { ...s, internal: eps(2, 20), external: eps(2, 20) } : s));
-    const { text } = await sync(next);
-    expect(text).not.toMatch(/^list/m);
-    const touched = new Set([...text.matchAll(/(?:chain|rule) ip svcproxy (\S+)/g)].map((m) => m[1]));
-    expect([...touched]).toEqual(['svc-ns/web/tcp/']);
-    const after = rulesByChain();
-    for (const [chain, rules] of before) {
-      if (chain === 'svc-ns/web/tcp/') expect(after.get(chain)).not.toBe(rules);
-      else expect(after.get(chain)).toBe(rules);
-    }
+    // same endpoint count (3), then 2 endpoints (another shared pick chain, built with the table): only elements
+    const moved = state.map((s) => (s.name === 'web' && s.protocol === 'TCP' ? { ...s, internal: eps(3, 20), external: eps(3, 20) } : s));
+    const first = await sync(moved);
+    expect(first.text).not.toMatch(/^(list|add chain|add rule|flush|delete chain)/m);
+    expect(first.text).toMatch(/^delete element ip svcproxy endpoints \{ 10\.96\.0\.10 \. tcp \. 80 \. 0, /m);
+    expect(first.stats.detail).toMatchObject({ full: 0, chains: 0 });
+    expect(rulesByChain()).toEqual(before);
+    const fewer = state.map((s) => (s.name === 'web' && s.protocol === 'TCP' ? { ...s, internal: eps(2, 20), external: eps(2, 20) } : s));
+    const second = await sync(fewer);
+    expect(second.text).not.toMatch(/^(list|add chain|add rule|flush|delete chain)/m);
+    expect(second.text).toMatch(/^add element ip svcproxy service-ips \{ 10\.96\.0\.10 \. tcp \. 80 comment "ns\/web" : goto cluster-2 \}/m);
+    expect(rulesByChain()).toEqual(before);
+  });
+
+  it('more endpoints than the shared pick chains were built for: a full rebuild into the other table, exact', async () => {
+    const many = state.map((s) => (s.name === 'web' && s.protocol === 'TCP' ? { ...s, internal: eps(40, 100), external: eps(40, 100) } : s));
+    const { stats } = await sync(many);
+    expect(stats.detail).toMatchObject({ full: 1 });
+    expect(nft('list', 'tables')).toMatch(/^table ip svcproxy-b$/m);
+    expect(nft('list', 'tables')).not.toMatch(/^table ip svcproxy$/m);
+    expect(nft('list', 'chain', 'ip', 'svcproxy-b', 'cluster-40')).toContain('numgen random mod 40 map @endpoints');
   });
 
   it('affinity timeout changed, endpoints moved, a port removed: still exact', async () => {
@@ -126,14 +139,14 @@ describe('nftables dataplane (host kernel, fresh netns)', () => {
     expect(nft('list', 'ruleset')).toBe(snap);
   });
 
-  it('kernel refusal (duplicate frontend) rolls back the whole transaction, with libnftables message', async () => {
+  it('kernel refusal (duplicate frontend) rolls back the whole transaction, with the errno', async () => {
     const snap = nft('list', 'ruleset');
     const clash = [...state, port({ name: 'clash', clusterIP: '10.96.0.10' })]; // same VIP:port/TCP as web
     const err = await dp.apply(plan(clash, state)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SvcproxyError);
-    expect((err as SvcproxyError).code).toBe('ENFTABLES');
+    expect((err as SvcproxyError).code).toBe('EEXIST');
     expect((err as SvcproxyError).mode).toBe('nftables');
-    expect((err as Error).message).toMatch(/Error/);
+    expect((err as Error).message).toMatch(/File exists \(add element\(s\) .* of set service-ips\)/);
     expect(nft('list', 'ruleset')).toBe(snap);
     // and the dataplane still syncs from what it really programmed
     await sync(state.map((s) => (s.name === 'none' ? { ...s, internal: eps(1), external: eps(1), hasEndpoints: true } : s)));

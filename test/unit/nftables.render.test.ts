@@ -27,10 +27,12 @@ const port = (o: Partial<ServicePortState> & { name: string; clusterIP: string }
   hasEndpoints: true,
   ...o,
 });
+/** the golden texts keep the shared pick chains for 1 and 2 endpoints (32 of each kind are built) */
+const withoutLargerPicks = (t: string) => t.replace(/\tchain (cluster|external|external-local|nodeport|nodeport-local)-([3-9]|[1-9]\d+) \{\n(\t\t.*\n)*\t\}\n/g, '');
 const plan = (desired: ServicePortState[], actual: ServicePortState[] = []): Plan => ({ desired, actual, changes: diff(desired, actual) });
 
 describe('nftables render', () => {
-  it('full load: base table, a cluster-IP service, a node port, and one without endpoints', () => {
+  it('full load: build the table without hooks, fill it in one element batch, hook it in; no chain per service', () => {
     const dp = createNftablesDataplane({ clusterCIDR: '10.244.0.0/16' });
     const text = dp.render(
       plan([
@@ -39,16 +41,72 @@ describe('nftables render', () => {
         port({ name: 'none', clusterIP: '10.96.0.12', protocol: 'UDP', port: 53, internal: [], external: [], hasEndpoints: false }),
       ]),
     );
-    expect(text).toBe(`add table ip svcproxy
+    expect(text.match(/^\tchain (cluster|external|external-local|nodeport|nodeport-local)-\d+ \{$/gm)).toHaveLength(5 * 32);
+    expect(withoutLargerPicks(text)).toBe(`add table ip svcproxy
 delete table ip svcproxy
 table ip svcproxy {
-	map service-ips { type ipv4_addr . inet_proto . inet_service : verdict; }
-	map service-nodeports { type inet_proto . inet_service : verdict; }
-	set hairpin { type ipv4_addr . ipv4_addr; }
+	map service-ips { type ipv4_addr . inet_proto . inet_service : verdict; size 65536; }
+	map service-nodeports { type inet_proto . inet_service : verdict; size 65536; }
+	map endpoints { typeof ip daddr . meta l4proto . th dport . numgen random mod 1 : ip daddr . tcp dport; size 65536; }
+	map nodeport-endpoints { typeof meta l4proto . th dport . numgen random mod 1 : ip daddr . tcp dport; size 65536; }
+	set service-meta { type ipv4_addr . inet_proto . inet_service; size 65536; }
+	set hairpin { type ipv4_addr . ipv4_addr; size 65536; }
 	chain services {
 		ip daddr . meta l4proto . th dport vmap @service-ips
 		fib daddr type local ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @service-nodeports
 	}
+	chain no-endpoints {
+		reject
+	}
+	chain cluster-1 {
+		ip saddr != 10.244.0.0/16 meta mark set meta mark or 0x2000
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 1 map @endpoints
+	}
+	chain cluster-2 {
+		ip saddr != 10.244.0.0/16 meta mark set meta mark or 0x2000
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+	}
+	chain external-1 {
+		meta mark set meta mark or 0x2000
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 1 map @endpoints
+	}
+	chain external-2 {
+		meta mark set meta mark or 0x2000
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+	}
+	chain external-local-1 {
+		fib saddr type local meta mark set meta mark or 0x2000
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 1 map @endpoints
+	}
+	chain external-local-2 {
+		fib saddr type local meta mark set meta mark or 0x2000
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+	}
+	chain nodeport-1 {
+		meta mark set meta mark or 0x2000
+		dnat ip to meta l4proto . th dport . numgen random mod 1 map @nodeport-endpoints
+	}
+	chain nodeport-2 {
+		meta mark set meta mark or 0x2000
+		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
+	}
+	chain nodeport-local-1 {
+		fib saddr type local meta mark set meta mark or 0x2000
+		dnat ip to meta l4proto . th dport . numgen random mod 1 map @nodeport-endpoints
+	}
+	chain nodeport-local-2 {
+		fib saddr type local meta mark set meta mark or 0x2000
+		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
+	}
+}
+# elements: one netlink batch
+add element ip svcproxy service-ips { 10.96.0.10 . tcp . 80 comment "ns/web" : goto cluster-2, 10.96.0.11 . tcp . 80 comment "ns/np" : goto cluster-2, 192.0.2.7 . tcp . 80 comment "external-ip 10.96.0.11" : goto external-2, 10.96.0.12 . udp . 53 comment "ns/none" : goto no-endpoints }
+add element ip svcproxy service-meta { 10.96.0.10 . tcp . 80 comment "port= has-endpoints external=internal", 10.96.0.11 . tcp . 80 comment "port= has-endpoints nodeport=30080 external=internal", 10.96.0.12 . udp . 53 comment "port= external=internal" }
+add element ip svcproxy endpoints { 10.96.0.10 . tcp . 80 . 0 : 10.244.0.10 . 8080, 10.96.0.10 . tcp . 80 . 1 : 10.244.0.11 . 8080, 10.96.0.11 . tcp . 80 . 0 : 10.244.0.10 . 8080, 10.96.0.11 . tcp . 80 . 1 : 10.244.0.11 . 8080, 192.0.2.7 . tcp . 80 . 0 : 10.244.0.10 . 8080, 192.0.2.7 . tcp . 80 . 1 : 10.244.0.11 . 8080 }
+add element ip svcproxy service-nodeports { tcp . 30080 : goto nodeport-2 }
+add element ip svcproxy nodeport-endpoints { tcp . 30080 . 0 : 10.244.0.10 . 8080, tcp . 30080 . 1 : 10.244.0.11 . 8080 }
+add element ip svcproxy hairpin { 10.244.0.10 . 10.244.0.10, 10.244.0.11 . 10.244.0.11 }
+table ip svcproxy {
 	chain nat-prerouting { type nat hook prerouting priority dstnat; policy accept; jump services; }
 	chain nat-output { type nat hook output priority -100; policy accept; jump services; }
 	chain nat-postrouting {
@@ -57,34 +115,10 @@ table ip svcproxy {
 		ct status dnat ip saddr . ip daddr @hairpin masquerade fully-random
 	}
 }
-table ip svcproxy {
-	chain svc-ns/web/tcp/ {
-		ip saddr != 10.244.0.0/16 meta mark set meta mark or 0x2000
-		numgen random mod 2 0 meta l4proto tcp dnat ip to 10.244.0.10:8080
-		meta l4proto tcp dnat ip to 10.244.0.11:8080 comment "svcproxy has-endpoints"
-	}
-	chain svc-ns/np/tcp/ {
-		ip saddr != 10.244.0.0/16 meta mark set meta mark or 0x2000
-		numgen random mod 2 0 meta l4proto tcp dnat ip to 10.244.0.10:8080
-		meta l4proto tcp dnat ip to 10.244.0.11:8080 comment "svcproxy has-endpoints"
-	}
-	chain ext-ns/np/tcp/ {
-		meta mark set meta mark or 0x2000
-		numgen random mod 2 0 meta l4proto tcp dnat ip to 10.244.0.10:8080
-		meta l4proto tcp dnat ip to 10.244.0.11:8080 comment "svcproxy external"
-	}
-	chain svc-ns/none/udp/ {
-		ip saddr != 10.244.0.0/16 meta mark set meta mark or 0x2000
-		reject comment "svcproxy"
-	}
-}
-add element ip svcproxy service-ips { 10.96.0.10 . tcp . 80 : goto svc-ns/web/tcp/, 10.96.0.11 . tcp . 80 : goto svc-ns/np/tcp/, 192.0.2.7 . tcp . 80 comment "external-ip" : goto ext-ns/np/tcp/, 10.96.0.12 . udp . 53 : goto svc-ns/none/udp/ }
-add element ip svcproxy service-nodeports { tcp . 30080 : goto ext-ns/np/tcp/ }
-add element ip svcproxy hairpin { 10.244.0.10 . 10.244.0.10, 10.244.0.11 . 10.244.0.11 }
 `);
   });
 
-  it('ClientIP affinity: a timeout set and an endpoint chain per endpoint; Local without local endpoints drops', () => {
+  it('ClientIP affinity: its own chains, a timeout set per endpoint; Local without local endpoints drops as a map verdict', () => {
     const dp = createNftablesDataplane({ masqueradeAll: true, masqueradeBit: 0x4000 });
     const text = dp.render(
       plan([
@@ -92,31 +126,33 @@ add element ip svcproxy hairpin { 10.244.0.10 . 10.244.0.10, 10.244.0.11 . 10.24
         port({ name: 'local', clusterIP: '10.96.0.21', nodePort: 30090, externalLocal: true, external: [] }),
       ]),
     );
-    const objects = text.slice(text.indexOf('table ip svcproxy {\n\tset aff-'));
-    expect(objects).toBe(`table ip svcproxy {
-	set aff-ns/sticky/tcp//10.244.0.10/8080 { type ipv4_addr; flags dynamic,timeout; timeout 600s; }
+    const short = withoutLargerPicks(text);
+    expect(short.slice(short.indexOf('\tset aff-'))).toBe(`	set aff-ns/sticky/tcp//10.244.0.10/8080 { type ipv4_addr; flags dynamic,timeout; timeout 600s; }
 	chain svc-ns/sticky/tcp/ {
 		meta mark set meta mark or 0x4000
 		ip saddr @aff-ns/sticky/tcp//10.244.0.10/8080 goto ep-ns/sticky/tcp//10.244.0.10/8080
-		goto ep-ns/sticky/tcp//10.244.0.10/8080 comment "svcproxy affinity=600 has-endpoints"
+		goto ep-ns/sticky/tcp//10.244.0.10/8080
 	}
 	chain ep-ns/sticky/tcp//10.244.0.10/8080 {
 		update @aff-ns/sticky/tcp//10.244.0.10/8080 { ip saddr }
 		meta l4proto tcp dnat ip to 10.244.0.10:8080
 	}
-	chain svc-ns/local/tcp/ {
-		meta mark set meta mark or 0x4000
-		numgen random mod 2 0 meta l4proto tcp dnat ip to 10.244.0.10:8080
-		meta l4proto tcp dnat ip to 10.244.0.11:8080 comment "svcproxy external-local has-endpoints"
-	}
-	chain ext-ns/local/tcp/ {
-		fib saddr type local meta mark set meta mark or 0x4000
-		drop comment "svcproxy external"
+}
+# elements: one netlink batch
+add element ip svcproxy service-ips { 10.96.0.20 . tcp . 80 comment "ns/sticky" : goto svc-ns/sticky/tcp/, 10.96.0.21 . tcp . 80 comment "ns/local" : goto cluster-2 }
+add element ip svcproxy service-meta { 10.96.0.20 . tcp . 80 comment "port= affinity=600 has-endpoints external=internal", 10.96.0.21 . tcp . 80 comment "port= local has-endpoints nodeport=30090" }
+add element ip svcproxy endpoints { 10.96.0.20 . tcp . 80 . 0 : 10.244.0.10 . 8080, 10.96.0.21 . tcp . 80 . 0 : 10.244.0.10 . 8080, 10.96.0.21 . tcp . 80 . 1 : 10.244.0.11 . 8080 }
+add element ip svcproxy service-nodeports { tcp . 30090 : drop }
+add element ip svcproxy hairpin { 10.244.0.10 . 10.244.0.10, 10.244.0.11 . 10.244.0.11 }
+table ip svcproxy {
+	chain nat-prerouting { type nat hook prerouting priority dstnat; policy accept; jump services; }
+	chain nat-output { type nat hook output priority -100; policy accept; jump services; }
+	chain nat-postrouting {
+		type nat hook postrouting priority srcnat; policy accept;
+		meta mark and 0x4000 == 0x4000 meta mark set meta mark xor 0x4000 masquerade fully-random
+		ct status dnat ip saddr . ip daddr @hairpin masquerade fully-random
 	}
 }
-add element ip svcproxy service-ips { 10.96.0.20 . tcp . 80 : goto svc-ns/sticky/tcp/, 10.96.0.21 . tcp . 80 : goto svc-ns/local/tcp/ }
-add element ip svcproxy service-nodeports { tcp . 30090 : goto ext-ns/local/tcp/ }
-add element ip svcproxy hairpin { 10.244.0.10 . 10.244.0.10, 10.244.0.11 . 10.244.0.11 }
 `);
   });
 

@@ -1,19 +1,37 @@
 /**
  * nftables mode: svcproxy's own `table ip svcproxy` (and `ip6` when IPv6
- * ports exist), programmed in-process through libnftables, one atomic
- * transaction per apply. The first apply of a dataplane replaces the table;
- * later ones send only the delta, computed against what this dataplane
- * programmed (kept in memory), never by listing the kernel.
+ * ports exist) with a constant number of chains: service ports are map
+ * elements (objects.ts), written in one raw netlink batch (encode.ts,
+ * native/nft/elements.cc); libnftables handles only the few chains. The
+ * first apply of a dataplane replaces the table (build the other table name,
+ * fill it, swap: ruleset.ts); later ones send only element adds/deletes
+ * computed against what this dataplane programmed (kept in memory), never
+ * by listing the kernel.
  */
 import { release } from 'node:os';
 import { SvcproxyError, withMode } from '../../errors.js';
 import { nftAddon, type NftHandle } from '../../native/nft.js';
 import type { Family, Plan, ServicePortState } from '../../plan/types.js';
 import type { ApplyStats, Capability, Dataplane, DataplaneOptions } from '../types.js';
-import { TABLE, familySyntax } from './names.js';
-import { portObjects, type MasqueradeOptions, type PortObjects } from './objects.js';
-import { jsonVersion, parseTable, tableNames } from './read.js';
-import { delta, fullLoad } from './ruleset.js';
+import { elemId, groupOps, opsText, packOps, type Elem, type ElementOp } from './encode.js';
+import {
+  ENDPOINTS,
+  HAIRPIN,
+  HOOK_CHAINS,
+  NODEPORT_ENDPOINTS,
+  SERVICE_IPS,
+  SERVICE_META,
+  SERVICE_NODEPORTS,
+  TABLE,
+  TABLES,
+  familySyntax,
+  pickChain,
+  type PickKind,
+  type SetName,
+} from './names.js';
+import { pickRules, portObjects, type MasqueradeOptions, type PortObjects } from './objects.js';
+import { isLive, jsonVersion, parseTable, tableNames } from './read.js';
+import { buildTable, chainDelta, dropTable, setSize, swapTables, tableRef } from './ruleset.js';
 import { validateCIDR, validatePorts } from './validate.js';
 
 export const DEFAULT_MASQUERADE_BIT = 0x2000;
@@ -24,18 +42,45 @@ interface Programmed {
   objects: PortObjects;
 }
 
-/** What this dataplane last wrote, per family. */
-interface Memory {
-  ports: Map<Family, Map<string, Programmed>>;
+/** What this dataplane last wrote in one family's table. */
+interface FamilyMemory {
+  table: string;
+  ports: Map<string, Programmed>;
   /** endpoint address -> number of service ports using it (hairpin set) */
-  hairpin: Map<Family, Map<string, number>>;
+  hairpin: Map<string, number>;
+  /** shared pick chains present */
+  picks: Set<string>;
+  /** elements per set now, and the size each was declared with */
+  counts: Map<SetName, number>;
+  sizes: Map<SetName, number>;
+}
+type Memory = Map<Family, FamilyMemory>;
+
+/** svcproxy tables present, per family, and which one is hooked in. */
+interface Present {
+  names: Map<Family, string[]>;
+  live: Map<Family, string>;
 }
 
+/** One sync as kernel calls: text, element batch, text; undo if the batch or (full) the swap fails. */
 interface Prepared {
-  text: string;
-  next: Memory;
+  full: boolean;
+  pre: string;
+  ops: ElementOp[];
+  post: string;
+  undo: string;
+  /** make memory what the kernel holds after this sync (delta: in place, no copy of 30k entries) */
+  commit: () => void;
   stats: Omit<ApplyStats, 'kernelMs'>;
 }
+
+/** shared pick chains are built for 1..max(this, most endpoints of any port) endpoints */
+const PRECREATED_PICKS = 32;
+const PICK_KINDS: PickKind[] = ['cluster', 'external', 'external-local', 'nodeport', 'nodeport-local'];
+
+const SET_NAMES: SetName[] = [SERVICE_IPS, SERVICE_NODEPORTS, ENDPOINTS, NODEPORT_ENDPOINTS, SERVICE_META, HAIRPIN];
+
+const hairpinElem = (a: string): Elem => ({ set: HAIRPIN, key: [a, a] });
 
 export class NftablesDataplane implements Dataplane {
   readonly mode = 'nftables' as const;
@@ -57,10 +102,21 @@ export class NftablesDataplane implements Dataplane {
     this.masq = { clusterCIDR: opts.clusterCIDR, masqueradeAll: opts.masqueradeAll ?? false, masqueradeBit: bit };
   }
 
-  private run(commands: string, json = false): Promise<string> {
+  private ctx(): Promise<NftHandle> {
     this.handle ??= withMode(this.mode, nftAddon().nftOpen(this.opts.netns ?? ''));
-    const h = this.handle;
-    return withMode(this.mode, h.then((handle) => nftAddon().nftRun(handle, commands, json)));
+    return this.handle;
+  }
+
+  private run(commands: string, json = false): Promise<string> {
+    return withMode(this.mode, this.ctx().then((h) => nftAddon().nftRun(h, commands, json)));
+  }
+
+  private packMs = 0;
+  private elements(ops: ElementOp[]): Promise<unknown> {
+    const t = performance.now();
+    const packed = packOps(ops);
+    this.packMs = performance.now() - t;
+    return withMode(this.mode, this.ctx().then((h) => nftAddon().nftElements(h, packed)));
   }
 
   async detect(): Promise<Capability> {
@@ -76,34 +132,78 @@ export class NftablesDataplane implements Dataplane {
     }
   }
 
+  private async present(): Promise<Present> {
+    const listed = tableNames(await this.run('list tables', true));
+    const names = new Map<Family, string[]>();
+    const live = new Map<Family, string>();
+    for (const f of FAMILIES) {
+      const here = TABLES.filter((t) => listed.includes(tableRef(f, t)));
+      names.set(f, here);
+      for (const t of here) {
+        if (here.length === 1 || isLive(await this.run(`list chain ${tableRef(f, t)} ${HOOK_CHAINS[0]}`, true).catch(() => '{}'))) {
+          live.set(f, t);
+          break;
+        }
+      }
+    }
+    return { names, live };
+  }
+
   async read(): Promise<ServicePortState[]> {
-    const present = tableNames(await this.run('list tables', true));
+    const listed = tableNames(await this.run('list tables', true));
     const out: ServicePortState[] = [];
     for (const f of FAMILIES) {
-      const t = `${familySyntax(f).table} ${TABLE}`;
-      if (!present.includes(t)) continue;
-      out.push(...parseTable(await this.run(`list table ${t}`, true), f));
+      for (const t of TABLES) {
+        if (!listed.includes(tableRef(f, t))) continue;
+        const json = await this.run(`list table ${tableRef(f, t)}`, true);
+        if (!isLive(json)) continue; // half-built by an interrupted full sync: serves nothing
+        out.push(...parseTable(json, f));
+        break;
+      }
     }
     return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
   render(plan: Plan): string {
-    return this.prepare(plan).text;
+    const p = this.prepare(plan, this.memory === undefined ? { names: new Map(), live: new Map() } : undefined);
+    const ref = (f: Family, t: string) => tableRef(f, t);
+    return p.pre + (p.ops.length ? '# elements: one netlink batch\n' + opsText(p.ops, ref) : '') + p.post;
   }
 
   async apply(plan: Plan): Promise<ApplyStats> {
-    const p = this.prepare(plan);
+    const present = this.memory === undefined ? await this.present() : undefined;
+    const p = this.prepare(plan, present);
     const t0 = performance.now();
-    if (p.text !== '') await this.run(p.text);
-    const kernelMs = performance.now() - t0;
-    this.memory = p.next;
-    return { ...p.stats, kernelMs };
+    if (p.pre) await this.run(p.pre);
+    const t1 = performance.now();
+    let t2 = t1;
+    try {
+      if (p.ops.length) await this.elements(p.ops);
+      t2 = performance.now();
+    } catch (e) {
+      if (p.undo) await this.run(p.undo);
+      throw e;
+    }
+    try {
+      if (p.post) await this.run(p.post);
+    } catch (e) {
+      if (p.full) {
+        await this.run(p.undo);
+        throw e;
+      }
+      // delta: the batch is in; only unreferenced affinity chains are left over (a full sync drops them)
+      p.commit();
+      throw e;
+    }
+    const t3 = performance.now();
+    p.commit();
+    const ms = (x: number) => Math.round(x * 100) / 100;
+    const detail = { ...p.stats.detail, textMs: ms(t1 - t0 + t3 - t2), batchMs: ms(t2 - t1), packMs: ms(this.packMs) };
+    return { ...p.stats, detail, kernelMs: t3 - t0 };
   }
 
   async cleanup(): Promise<void> {
-    // add-then-delete: one transaction that succeeds whether or not the table exists
-    const text = FAMILIES.map((f) => `add table ${familySyntax(f).table} ${TABLE}\ndelete table ${familySyntax(f).table} ${TABLE}`).join('\n');
-    await this.run(text + '\n');
+    await this.run(FAMILIES.flatMap((f) => TABLES.map((t) => dropTable(f, t))).join(''));
     this.memory = undefined;
   }
 
@@ -113,94 +213,157 @@ export class NftablesDataplane implements Dataplane {
     if (h) await h.then((handle) => nftAddon().nftClose(handle), () => undefined);
   }
 
-  /** Validate everything, then compute the text and the memory it leads to. */
-  private prepare(plan: Plan): Prepared {
-    if (this.memory === undefined) {
+  /** Validate everything, then compute the kernel calls and the memory they lead to. */
+  private prepare(plan: Plan, present: Present | undefined): Prepared {
+    if (this.memory === undefined || present !== undefined) {
       validatePorts(plan.desired);
-      return this.prepareFull(plan);
+      return this.prepareFull(plan, present ?? { names: new Map(), live: new Map() });
     }
     // only what will be written needs checking (the rest was checked when written)
     validatePorts(plan.changes.added);
     validatePorts(plan.changes.changed.map((c) => c.after));
-    return this.prepareDelta(plan, this.memory);
+    const touched = [...plan.changes.added, ...plan.changes.changed.map((c) => c.after)];
+    const mem = this.memory;
+    // a family this dataplane has not built yet (first IPv6 port): rebuild everything
+    if (touched.some((s) => !mem.has(s.family))) return this.prepareFull(plan, undefined);
+    // more endpoints than any shared pick chain was built for: rebuild (pick chains are only
+    // created with their maps: libnftables 1.0.6 cannot add rules against the kernel's typeof maps)
+    const built = (s: ServicePortState) => portObjects(s, this.masq).picks.every((c) => mem.get(s.family)!.picks.has(c));
+    if (!touched.every(built)) return this.prepareFull(plan, undefined);
+    return this.prepareDelta(plan, mem, touched);
   }
 
-  private prepareFull(plan: Plan): Prepared {
-    const next: Memory = { ports: new Map(), hairpin: new Map() };
-    const parts: string[] = [];
-    let elements = 0;
+  private prepareFull(plan: Plan, present: Present | undefined): Prepared {
+    const next: Memory = new Map();
+    let pre = '';
+    let post = '';
+    let undo = '';
+    const ops: ElementOp[] = [];
+    const detail = { full: 1, chains: 0, elements: 0 };
     for (const f of FAMILIES) {
       const states = plan.desired.filter((s) => s.family === f);
-      if (f === 6 && states.length === 0) continue; // IPv4 table always; IPv6 only when used
+      const names = present?.names.get(f) ?? (this.memory?.get(f) ? [this.memory.get(f)!.table] : []);
+      const live = present?.live.get(f) ?? this.memory?.get(f)?.table;
+      if (f === 6 && states.length === 0) {
+        // IPv4 table always; IPv6 only when used (drop a stale one)
+        post += names.map((t) => dropTable(f, t)).join('');
+        continue;
+      }
+      const table = live === TABLE ? TABLES[1] : TABLE;
       const ports = new Map<string, Programmed>();
       const hairpin = new Map<string, number>();
+      const elems: Elem[] = [];
+      let most = PRECREATED_PICKS;
       for (const s of states) {
         const objects = portObjects(s, this.masq);
         ports.set(s.key, { state: s, objects });
         for (const a of objects.endpoints) hairpin.set(a, (hairpin.get(a) ?? 0) + 1);
-        elements += objects.elements.length;
+        most = Math.max(most, s.internal.length, s.external.length);
+        for (const e of objects.elements) elems.push(e);
+        detail.chains += objects.chains.size;
       }
-      next.ports.set(f, ports);
-      next.hairpin.set(f, hairpin);
-      parts.push(fullLoad(f, this.masq.masqueradeBit, [...ports.values()].map((p) => p.objects)));
+      for (const a of hairpin.keys()) elems.push(hairpinElem(a));
+      const picks = new Map<string, string[]>();
+      for (const kind of PICK_KINDS) for (let n = 1; n <= most; n++) picks.set(pickChain(kind, n), pickRules(kind, n, familySyntax(f), this.masq));
+      detail.chains += picks.size;
+      detail.elements += elems.length;
+      const counts = new Map<SetName, number>(SET_NAMES.map((n) => [n, 0]));
+      for (const e of elems) counts.set(e.set, counts.get(e.set)! + 1);
+      const sizes = new Map([...counts].map(([n, c]) => [n, setSize(c)]));
+      pre += buildTable(f, table, picks, [...ports.values()].map((p) => p.objects), sizes);
+      ops.push(...groupOps('add', f, table, elems));
+      post += swapTables(f, table, names.filter((t) => t !== table), this.masq.masqueradeBit);
+      undo += dropTable(f, table);
+      next.set(f, { table, ports, hairpin, picks: new Set(picks.keys()), counts, sizes });
     }
-    const chains = [...next.ports.values()].reduce((n, m) => n + [...m.values()].reduce((k, p) => k + p.objects.chains.size, 0), 0);
-    const removed = plan.actual.filter((a) => !plan.desired.some((d) => d.key === a.key)).length;
-    return { text: parts.join(''), next, stats: { written: plan.desired.length, removed, detail: { full: 1, chains, elements } } };
+    const desired = new Set(plan.desired.map((d) => d.key));
+    const removed = plan.actual.filter((a) => !desired.has(a.key)).length;
+    const commit = () => {
+      this.memory = next;
+    };
+    return { full: true, pre, ops, post, undo, commit, stats: { written: plan.desired.length, removed, detail } };
   }
 
-  private prepareDelta(plan: Plan, mem: Memory): Prepared {
-    const next: Memory = { ports: new Map(mem.ports), hairpin: new Map(mem.hairpin) };
-    const touched = [...plan.changes.added, ...plan.changes.changed.map((c) => c.after)];
-    const parts: string[] = [];
+  private prepareDelta(plan: Plan, mem: Memory, touched: ServicePortState[]): Prepared {
+    let pre = '';
+    let post = '';
+    let undo = '';
+    const dels: ElementOp[] = [];
+    const adds: ElementOp[] = [];
+    const commits: (() => void)[] = [];
     const detail = { full: 0, chains: 0, sets: 0, elements: 0 };
     for (const f of FAMILIES) {
       const add = touched.filter((s) => s.family === f);
       const del = plan.changes.removed.filter((s) => s.family === f);
-      if (add.length + del.length === 0) continue;
-      const ports = new Map(mem.ports.get(f) ?? []);
-      const counts = new Map(mem.hairpin.get(f) ?? []);
+      const fm = mem.get(f);
+      if (add.length + del.length === 0 || !fm) continue;
       const before: PortObjects[] = [];
-      const after: PortObjects[] = [];
-      const net = new Map<string, number>();
-      const bump = (objs: PortObjects, by: number) => {
-        for (const a of objs.endpoints) net.set(a, (net.get(a) ?? 0) + by);
-      };
+      const after: Programmed[] = [];
+      const dropped = new Set<string>();
+      const net = new Map<string, number>(); // hairpin count changes
       for (const s of [...del, ...add]) {
-        const old = ports.get(s.key);
-        if (old) {
-          before.push(old.objects);
-          bump(old.objects, -1);
-          ports.delete(s.key);
-        }
+        const old = dropped.has(s.key) ? undefined : fm.ports.get(s.key);
+        if (!old) continue;
+        dropped.add(s.key);
+        before.push(old.objects);
+        for (const a of old.objects.endpoints) net.set(a, (net.get(a) ?? 0) - 1);
       }
       for (const s of add) {
         const objects = portObjects(s, this.masq);
-        after.push(objects);
-        bump(objects, +1);
-        ports.set(s.key, { state: s, objects });
+        after.push({ state: s, objects });
+        for (const a of objects.endpoints) net.set(a, (net.get(a) ?? 0) + 1);
       }
-      const gone: string[] = [];
-      const fresh: string[] = [];
+      const gone: Elem[] = [];
+      const fresh: Elem[] = [];
+      const counts = new Map<string, number>();
       for (const [a, d] of net) {
-        const was = counts.get(a) ?? 0;
+        const was = fm.hairpin.get(a) ?? 0;
         const now = was + d;
-        if (now > 0) counts.set(a, now);
-        else counts.delete(a);
-        if (was > 0 && now <= 0) gone.push(a);
-        if (was <= 0 && now > 0) fresh.push(a);
+        counts.set(a, now);
+        if (was > 0 && now <= 0) gone.push(hairpinElem(a));
+        if (was <= 0 && now > 0) fresh.push(hairpinElem(a));
       }
-      const d = delta(f, before, after, gone, fresh);
-      const familyKnown = mem.ports.has(f);
-      // first IPv6 port in a dataplane that so far had only IPv4: create that table
-      parts.push(familyKnown ? d.text : fullLoad(f, this.masq.masqueradeBit, [...ports.values()].map((p) => p.objects)));
-      next.ports.set(f, ports);
-      next.hairpin.set(f, counts);
-      detail.chains += d.counts.chains;
-      detail.sets += d.counts.sets;
-      detail.elements += d.counts.elements;
+      const afterObjs = after.map((p) => p.objects);
+      const idsA = new Map(before.flatMap((o) => o.elements).map((e) => [elemId(e), e]));
+      const idsB = new Map(afterObjs.flatMap((o) => o.elements).map((e) => [elemId(e), e]));
+      for (const [id, e] of idsA) if (!idsB.has(id)) gone.push(e);
+      for (const [id, e] of idsB) if (!idsA.has(id)) fresh.push(e);
+
+      const grown = new Map(fm.counts);
+      for (const e of gone) grown.set(e.set, grown.get(e.set)! - 1);
+      for (const e of fresh) grown.set(e.set, grown.get(e.set)! + 1);
+      // a set would outgrow its declared size: rebuild with room
+      if ([...grown].some(([n, c]) => c > fm.sizes.get(n)!)) return this.prepareFull(plan, undefined);
+
+      const cd = chainDelta(f, fm.table, before, afterObjs);
+      const back = chainDelta(f, fm.table, afterObjs, before);
+      pre += cd.pre;
+      post += cd.post;
+      undo += back.pre + back.post;
+      dels.push(...groupOps('delete', f, fm.table, gone));
+      adds.push(...groupOps('add', f, fm.table, fresh));
+      commits.push(() => {
+        for (const k of dropped) fm.ports.delete(k);
+        for (const p of after) fm.ports.set(p.state.key, p);
+        fm.counts = grown;
+        for (const [a, n] of counts) {
+          if (n > 0) fm.hairpin.set(a, n);
+          else fm.hairpin.delete(a);
+        }
+      });
+      detail.chains += cd.chains;
+      detail.sets += cd.sets;
+      detail.elements += gone.length + fresh.length;
     }
-    return { text: parts.join(''), next, stats: { written: touched.length, removed: plan.changes.removed.length, detail } };
+    return {
+      full: false,
+      pre,
+      ops: [...dels, ...adds],
+      post,
+      undo: pre ? undo : '',
+      commit: () => commits.forEach((c) => c()),
+      stats: { written: touched.length, removed: plan.changes.removed.length, detail },
+    };
   }
 }
 

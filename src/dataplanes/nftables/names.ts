@@ -1,18 +1,50 @@
 /**
- * Object names in `table <family> svcproxy`. The service port's identity is
- * spelled in its chain names (namespace/name/protocol/portName), so read()
- * can rebuild ServicePortState from the kernel alone. Only validated DNS
- * labels, addresses and numbers go into names (validate.ts), and names are
- * always written quoted.
+ * Object names in `table <family> svcproxy`: a fixed set of maps and a few
+ * shared chains, plus per-port chains only for ClientIP affinity (their
+ * names spell the port: namespace/name/protocol/portName). The identity of
+ * every port is kept in element comments (see SERVICE_META), so read() can
+ * rebuild ServicePortState from the kernel alone. Only validated DNS labels,
+ * addresses and numbers go into names and comments (validate.ts).
  */
 import type { Backend, Family, ServicePortState } from '../../plan/types.js';
 
+/** svcproxy's table; a full sync builds the other name and swaps (see ruleset.ts) */
 export const TABLE = 'svcproxy';
+export const TABLES = [TABLE, 'svcproxy-b'] as const;
+export type TableName = (typeof TABLES)[number];
+
+// dispatch maps: frontend -> verdict (goto a shared pick chain, drop, goto no-endpoints)
 export const SERVICE_IPS = 'service-ips';
 export const SERVICE_NODEPORTS = 'service-nodeports';
+// endpoint slots: frontend . slot -> backend address . port
+export const ENDPOINTS = 'endpoints';
+export const NODEPORT_ENDPOINTS = 'nodeport-endpoints';
+/** one element per service port (cluster key), its comment holds what rules do not show */
+export const SERVICE_META = 'service-meta';
 export const HAIRPIN = 'hairpin';
+export type SetName =
+  | typeof SERVICE_IPS
+  | typeof SERVICE_NODEPORTS
+  | typeof ENDPOINTS
+  | typeof NODEPORT_ENDPOINTS
+  | typeof SERVICE_META
+  | typeof HAIRPIN;
+
 export const SERVICES = 'services';
-export const BASE_CHAINS = ['nat-prerouting', 'nat-output', 'nat-postrouting', SERVICES] as const;
+export const NO_ENDPOINTS = 'no-endpoints';
+export const HOOK_CHAINS = ['nat-prerouting', 'nat-output', 'nat-postrouting'] as const;
+export const BASE_CHAINS = [...HOOK_CHAINS, SERVICES] as const;
+
+/**
+ * Slots at and above this index hold a port's external endpoint list under
+ * its cluster key, for read() only, when it differs from the internal list
+ * (numgen never draws them: `mod n` stays below n).
+ */
+export const EXTERNAL_RECORD_SLOT = 0x80000000;
+
+/** Shared endpoint-pick chains, one per kind and endpoint count (not per service). */
+export type PickKind = 'cluster' | 'external' | 'external-local' | 'nodeport' | 'nodeport-local';
+export const pickChain = (kind: PickKind, n: number) => `${kind}-${n}`;
 
 /** nft syntax that depends on the IP family */
 export interface FamilySyntax {
@@ -48,9 +80,9 @@ const addrFromName = (a: string) => a.replaceAll('_', ':');
 /** Names are written bare: every character is one the nft scanner takes in an identifier. */
 export const quote = (name: string) => name;
 
-/** A comment from svcproxy's fixed vocabulary (never user text), quoted. */
+/** A comment built from validated labels, numbers and addresses only, quoted. */
 export const commentText = (c: string) => {
-  if (!/^[a-z0-9 =-]*$/.test(c)) throw new Error(`internal: unsafe nft comment ${JSON.stringify(c)}`);
+  if (!/^[a-z0-9 =./:-]*$/.test(c)) throw new Error(`internal: unsafe nft comment ${JSON.stringify(c)}`);
   return `"${c}"`;
 };
 
@@ -73,33 +105,51 @@ export function parseName(name: string): ParsedName | undefined {
   return hasBackend ? { kind, id, backend: { address: addrFromName(m[6]!), port: Number(m[7]) } } : { kind, id };
 }
 
-/** Rule comment on the last rule of a svc chain: the policy bits rules do not show. */
+/** What a port's service-meta element comment records (rules and maps do not show it). */
 export interface PortMeta {
+  portName: string;
   affinitySeconds: number | null;
   externalLocal: boolean;
   hasEndpoints: boolean;
+  nodePort: number | null;
+  /** external endpoints equal the internal ones (else they are recorded at EXTERNAL_RECORD_SLOT) */
+  externalSame: boolean;
 }
 
+/** e.g. "port=http affinity=600 local has-endpoints nodeport=30080 external=internal" (at most ~90 chars) */
 export function metaComment(m: PortMeta): string {
-  const parts = ['svcproxy'];
+  const parts = [`port=${m.portName}`];
   if (m.affinitySeconds !== null) parts.push(`affinity=${m.affinitySeconds}`);
-  if (m.externalLocal) parts.push('external-local');
+  if (m.externalLocal) parts.push('local');
   if (m.hasEndpoints) parts.push('has-endpoints');
+  if (m.nodePort !== null) parts.push(`nodeport=${m.nodePort}`);
+  if (m.externalSame) parts.push('external=internal');
   return parts.join(' ');
 }
 
 export function parseMetaComment(c: string | undefined): PortMeta | undefined {
   if (c === undefined) return undefined;
   const words = c.split(' ');
-  if (words[0] !== 'svcproxy') return undefined;
-  const aff = words.find((w) => w.startsWith('affinity='));
+  if (!words[0]?.startsWith('port=')) return undefined;
+  const num = (k: string) => {
+    const w = words.find((x) => x.startsWith(`${k}=`));
+    return w ? Number(w.slice(k.length + 1)) : null;
+  };
   return {
-    affinitySeconds: aff ? Number(aff.slice('affinity='.length)) : null,
-    externalLocal: words.includes('external-local'),
+    portName: words[0].slice('port='.length),
+    affinitySeconds: num('affinity'),
+    externalLocal: words.includes('local'),
     hasEndpoints: words.includes('has-endpoints'),
+    nodePort: num('nodeport'),
+    externalSame: words.includes('external=internal'),
   };
 }
 
-/** service-ips element comments telling external IPs from load-balancer IPs */
+/**
+ * service-ips element comments: the cluster element names its service
+ * ("namespace/name": two DNS labels, at most 127 characters, within nft's
+ * 128); an external or load-balancer IP element names the cluster IP of its
+ * port (protocol and port are the element's own).
+ */
 export const EXTERNAL_IP_COMMENT = 'external-ip';
 export const LB_IP_COMMENT = 'load-balancer-ip';

@@ -1,32 +1,44 @@
 /**
- * ServicePortState -> the nft objects that implement it (chains with their
- * rules, affinity sets, map elements), as text fragments. Both the full load
- * and the incremental sync are assembled from these, and the dataplane keeps
- * them in memory to compute the next delta without reading the kernel.
+ * ServicePortState -> what implements it: map elements (the common case:
+ * nothing else), the shared pick chains it points at, and, for ClientIP
+ * affinity only, its own chains and timeout sets. Full and incremental syncs
+ * are both assembled from these; the dataplane keeps them in memory to
+ * compute the next delta without reading the kernel.
  *
- * Layout per service port (kube-proxy's nftables mode, denser: endpoints are
- * rules of the service chain, not a chain each):
- *   service-ips        clusterIP . proto . port -> goto svc-..., external/LB IPs -> goto ext-...
- *   service-nodeports  proto . nodePort -> goto ext-...
- *   svc-<id>           [masquerade mark] N dnat rules picked by numgen | drop | reject
- *   ext-<id>           [masquerade mark] same, with the external endpoints (only when needed)
- *   ep-<id>/<a>/<p>    ClientIP affinity only: record the client in aff-<id>/<a>/<p>, dnat
+ * Layout (per family table; O(1) per packet, chains independent of the
+ * number of services):
+ *   service-ips        clusterIP . proto . port -> goto cluster-<n> | drop | goto no-endpoints
+ *                      externalIP/LB IP . proto . port -> goto external[-local]-<n> | ...
+ *   service-nodeports  proto . nodePort -> goto nodeport[-local]-<n> | ...
+ *   endpoints          frontend IP . proto . port . slot -> backend . port (slot < n)
+ *   nodeport-endpoints proto . nodePort . slot -> backend . port
+ *   cluster-<n> etc.   [masquerade mark] dnat to <frontend> . numgen random mod n map @...
+ *   service-meta       clusterIP . proto . port, comment: port name and policy bits
+ * ClientIP affinity ports go to their own svc-/ext- chains (per-endpoint
+ * timeout sets, as kube-proxy) and still record their endpoints as slots.
  */
 import type { Backend, ServicePortState } from '../../plan/types.js';
+import type { Elem, Proto, Verdict } from './encode.js';
 import {
+  ENDPOINTS,
   EXTERNAL_IP_COMMENT,
+  EXTERNAL_RECORD_SLOT,
   LB_IP_COMMENT,
+  NODEPORT_ENDPOINTS,
+  NO_ENDPOINTS,
   SERVICE_IPS,
+  SERVICE_META,
   SERVICE_NODEPORTS,
   affinitySet,
-  commentText,
   epChain,
   extChain,
   familySyntax,
   metaComment,
+  pickChain,
   quote,
   svcChain,
   type FamilySyntax,
+  type PickKind,
 } from './names.js';
 
 export interface MasqueradeOptions {
@@ -35,105 +47,123 @@ export interface MasqueradeOptions {
   masqueradeBit: number;
 }
 
-export interface MapElement {
-  map: typeof SERVICE_IPS | typeof SERVICE_NODEPORTS;
-  /** the key, as written in add/delete element */
-  key: string;
-  /** key [comment] : verdict, as written in add element */
-  text: string;
-}
-
 export interface PortObjects {
-  /** chain name -> rules, in order */
+  elements: Elem[];
+  /** shared pick chains this port's verdicts go to */
+  picks: string[];
+  /** affinity only: chain name -> rules, in order */
   chains: Map<string, string[]>;
-  /** set name -> declaration body */
+  /** affinity only: set name -> declaration body */
   sets: Map<string, string>;
-  elements: MapElement[];
   /** endpoint addresses (for the hairpin set) */
   endpoints: string[];
 }
 
 const hex = (n: number) => `0x${n.toString(16)}`;
-const sameBackends = (a: Backend[], b: Backend[]) => a.length === b.length && a.every((x, i) => x.address === b[i]!.address && x.port === b[i]!.port);
+export const sameBackends = (a: Backend[], b: Backend[]) =>
+  a.length === b.length && a.every((x, i) => x.address === b[i]!.address && x.port === b[i]!.port);
 
-/** Does this port need an ext chain: external frontends, or external endpoints that differ. */
-export const needsExtChain = (s: ServicePortState) =>
-  s.nodePort !== null || s.externalIPs.length > 0 || s.loadBalancerIPs.length > 0 || !sameBackends(s.internal, s.external);
+const markRule = (m: MasqueradeOptions) => `meta mark set meta mark or ${hex(m.masqueradeBit)}`;
+
+/** The rules of a shared pick chain: masquerade policy, then one dnat through the slot map. */
+export function pickRules(kind: PickKind, n: number, fs: FamilySyntax, masq: MasqueradeOptions): string[] {
+  const mark = markRule(masq);
+  const rules: string[] = [];
+  if (kind === 'cluster') {
+    if (masq.masqueradeAll) rules.push(mark);
+    else if (masq.clusterCIDR) rules.push(`${fs.l3} saddr != ${masq.clusterCIDR} ${mark}`);
+  } else if (kind === 'external-local' || kind === 'nodeport-local') {
+    // Local policy keeps the client address, except from this node itself (it would not return)
+    rules.push(`fib saddr type local ${mark}`);
+  } else rules.push(mark);
+  const frontend = kind.startsWith('nodeport') ? 'meta l4proto . th dport' : `${fs.l3} daddr . meta l4proto . th dport`;
+  const map = kind.startsWith('nodeport') ? NODEPORT_ENDPOINTS : ENDPOINTS;
+  rules.push(`dnat ${fs.l3} to ${frontend} . numgen random mod ${n} map @${map}`);
+  return rules;
+}
 
 const addrPort = (fs: FamilySyntax, b: Backend) => (fs.l3 === 'ip' ? `${b.address}:${b.port}` : `[${b.address}]:${b.port}`);
 
-/**
- * Pick one of `targets` uniformly: rule i matches with probability 1/(N-i)
- * (`numgen random mod N-i 0`, drawn afresh per rule), the last always. Not an
- * anonymous numgen map: the kernel allocates anonymous set names by scanning
- * every set of the table, so 30k services with one map each took minutes.
- */
+/** Affinity chains pick with `numgen random mod N-i` per rule (few ports have affinity). */
 function pickOne(targets: string[]): string[] {
   const n = targets.length;
   return targets.map((t, i) => (i < n - 1 ? `numgen random mod ${n - i} 0 ${t}` : t));
 }
 
-/** The rules that pick an endpoint of `list`; the last carries `comment`. */
-function endpointRules(s: ServicePortState, fs: FamilySyntax, list: Backend[], comment: string): string[] {
-  const c = ` comment ${commentText(comment)}`;
-  if (list.length === 0) return [(s.hasEndpoints ? 'drop' : 'reject') + c];
-  const l4 = `meta l4proto ${s.protocol.toLowerCase()}`;
-  const rules: string[] = [];
-  let targets: string[];
-  if (s.affinitySeconds === null) {
-    targets = list.map((b) => `${l4} dnat ${fs.l3} to ${addrPort(fs, b)}`);
-  } else {
-    rules.push(...list.map((b) => `${fs.l3} saddr @${quote(affinitySet(s, b))} goto ${quote(epChain(s, b))}`));
-    targets = list.map((b) => `goto ${quote(epChain(s, b))}`);
-  }
-  rules.push(...pickOne(targets));
-  rules[rules.length - 1] += c;
+function affinityRules(s: ServicePortState, fs: FamilySyntax, list: Backend[], first: string): string[] {
+  const rules = [first];
+  if (list.length === 0) return [...rules, s.hasEndpoints ? 'drop' : `goto ${NO_ENDPOINTS}`];
+  rules.push(...list.map((b) => `${fs.l3} saddr @${quote(affinitySet(s, b))} goto ${quote(epChain(s, b))}`));
+  rules.push(...pickOne(list.map((b) => `goto ${quote(epChain(s, b))}`)));
   return rules;
 }
 
 export function portObjects(s: ServicePortState, masq: MasqueradeOptions): PortObjects {
   const fs = familySyntax(s.family);
-  const mark = `meta mark set meta mark or ${hex(masq.masqueradeBit)}`;
+  const proto = s.protocol.toLowerCase() as Proto;
+  const elements: Elem[] = [];
+  const picks = new Set<string>();
   const chains = new Map<string, string[]>();
   const sets = new Map<string, string>();
-  const l4 = s.protocol.toLowerCase();
+  const externalSame = sameBackends(s.internal, s.external);
+  const hasExternal = s.nodePort !== null || s.externalIPs.length > 0 || s.loadBalancerIPs.length > 0;
 
-  // Cluster-IP traffic: masquerade what comes from outside the pod network.
-  const svc: string[] = [];
-  if (masq.masqueradeAll) svc.push(mark);
-  else if (masq.clusterCIDR) svc.push(`${fs.l3} saddr != ${masq.clusterCIDR} ${mark}`);
-  svc.push(...endpointRules(s, fs, s.internal, metaComment(s)));
-  chains.set(svcChain(s), svc);
-
-  const elements: MapElement[] = [];
-  const ipElem = (ip: string, comment: string, chain: string): MapElement => {
-    const key = `${ip} . ${l4} . ${s.port}`;
-    return { map: SERVICE_IPS, key, text: `${key}${comment ? ` comment ${commentText(comment)}` : ''} : goto ${quote(chain)}` };
+  const empty = (): Verdict => (s.hasEndpoints ? { kind: 'drop' } : { kind: 'goto', chain: NO_ENDPOINTS });
+  const pick = (kind: PickKind, list: Backend[]): Verdict => {
+    if (list.length === 0) return empty();
+    const chain = pickChain(kind, list.length);
+    picks.add(chain);
+    return { kind: 'goto', chain };
   };
-  elements.push(ipElem(s.clusterIP, '', svcChain(s)));
+  const slots = (key: (i: number) => [string, ...(string | number)[]] | [Proto, number, number], set: typeof ENDPOINTS | typeof NODEPORT_ENDPOINTS, list: Backend[]) => {
+    for (let i = 0; i < list.length; i++) elements.push({ set, key: key(i), value: [list[i]!.address, list[i]!.port] });
+  };
 
-  if (needsExtChain(s)) {
-    // Node-port / external traffic: masquerade unless the policy is Local,
-    // then only traffic from this node itself (it would not return otherwise).
-    const ext = [s.externalLocal ? `fib saddr type local ${mark}` : mark];
-    ext.push(...endpointRules(s, fs, s.external, 'svcproxy external'));
-    chains.set(extChain(s), ext);
-    for (const ip of s.externalIPs) elements.push(ipElem(ip, EXTERNAL_IP_COMMENT, extChain(s)));
-    for (const ip of s.loadBalancerIPs) elements.push(ipElem(ip, LB_IP_COMMENT, extChain(s)));
-    if (s.nodePort !== null) {
-      const key = `${l4} . ${s.nodePort}`;
-      elements.push({ map: SERVICE_NODEPORTS, key, text: `${key} : goto ${quote(extChain(s))}` });
-    }
-  }
-
-  const all = unionBackends(s.internal, s.external);
-  if (s.affinitySeconds !== null) {
-    for (const b of all) {
+  let internalVerdict: Verdict;
+  let externalVerdict: (local: boolean, nodePort: boolean) => Verdict;
+  if (s.affinitySeconds === null) {
+    internalVerdict = pick('cluster', s.internal);
+    externalVerdict = (local, np) => pick(np ? (local ? 'nodeport-local' : 'nodeport') : local ? 'external-local' : 'external', s.external);
+  } else {
+    const mark = markRule(masq);
+    const svcFirst = masq.masqueradeAll ? mark : masq.clusterCIDR ? `${fs.l3} saddr != ${masq.clusterCIDR} ${mark}` : '';
+    chains.set(svcChain(s), affinityRules(s, fs, s.internal, svcFirst).filter((r) => r !== ''));
+    if (hasExternal) chains.set(extChain(s), affinityRules(s, fs, s.external, s.externalLocal ? `fib saddr type local ${mark}` : mark));
+    for (const b of unionBackends(s.internal, s.external)) {
       sets.set(affinitySet(s, b), `type ${fs.addrType}; flags dynamic,timeout; timeout ${s.affinitySeconds}s;`);
-      chains.set(epChain(s, b), [`update @${quote(affinitySet(s, b))} { ${fs.l3} saddr }`, `meta l4proto ${l4} dnat ${fs.l3} to ${addrPort(fs, b)}`]);
+      chains.set(epChain(s, b), [`update @${quote(affinitySet(s, b))} { ${fs.l3} saddr }`, `meta l4proto ${proto} dnat ${fs.l3} to ${addrPort(fs, b)}`]);
+    }
+    internalVerdict = { kind: 'goto', chain: svcChain(s) };
+    externalVerdict = () => ({ kind: 'goto', chain: extChain(s) });
+  }
+
+  const clusterKey: [string, Proto, number] = [s.clusterIP, proto, s.port];
+  elements.push({ set: SERVICE_IPS, key: clusterKey, verdict: internalVerdict, comment: `${s.namespace}/${s.name}` });
+  elements.push({
+    set: SERVICE_META,
+    key: clusterKey,
+    comment: metaComment({ ...s, externalSame }),
+  });
+  slots((i) => [s.clusterIP, proto, s.port, i], ENDPOINTS, s.internal);
+  if (!externalSame) slots((i) => [s.clusterIP, proto, s.port, EXTERNAL_RECORD_SLOT + i], ENDPOINTS, s.external);
+
+  const viaMaps = s.affinitySeconds === null; // affinity chains carry their endpoints as literals
+  for (const [ips, comment] of [
+    [s.externalIPs, EXTERNAL_IP_COMMENT],
+    [s.loadBalancerIPs, LB_IP_COMMENT],
+  ] as const) {
+    for (const ip of ips) {
+      elements.push({ set: SERVICE_IPS, key: [ip, proto, s.port], verdict: externalVerdict(s.externalLocal, false), comment: `${comment} ${s.clusterIP}` });
+      if (viaMaps) slots((i) => [ip, proto, s.port, i], ENDPOINTS, s.external);
     }
   }
-  return { chains, sets, elements, endpoints: [...new Set(all.map((b) => b.address))] };
+  if (s.nodePort !== null) {
+    const np = s.nodePort;
+    elements.push({ set: SERVICE_NODEPORTS, key: [proto, np], verdict: externalVerdict(s.externalLocal, true) });
+    if (viaMaps) slots((i) => [proto, np, i], NODEPORT_ENDPOINTS, s.external);
+  }
+  const all = unionBackends(s.internal, s.external);
+  return { elements, picks: [...picks], chains, sets, endpoints: [...new Set(all.map((b) => b.address))] };
 }
 
 function unionBackends(a: Backend[], b: Backend[]): Backend[] {

@@ -1,118 +1,118 @@
 /**
- * Kernel -> ServicePortState[]: parse libnftables' JSON listing of svcproxy's
- * table (`list table`), using only what svcproxy writes: chain names carry
- * the identity, map elements the frontends, rules the endpoints, and the
- * svc chain's rule comment the policy bits (affinity, Local, has-endpoints).
+ * Kernel -> ServicePortState[]: parse libnftables' JSON listing of one
+ * family's svcproxy table, using only what svcproxy writes there:
+ *   service-meta  one element per port (key clusterIP . proto . port), comment:
+ *                 port name and policy bits (metaComment)
+ *   service-ips   cluster element comment "namespace/name"; external and
+ *                 load-balancer IP elements name the port's cluster IP
+ *   endpoints     slots 0.. under the cluster key: the internal endpoints, in
+ *                 order; slots from EXTERNAL_RECORD_SLOT: the external ones
+ *                 when they differ (metaComment says external=internal otherwise)
  * Used only by read(), to recover after a restart; syncs never list.
  */
-import { sortBackends } from '../../plan/flatten.js';
 import type { Backend, Family, ServicePortState } from '../../plan/types.js';
-import { EXTERNAL_IP_COMMENT, LB_IP_COMMENT, SERVICE_IPS, SERVICE_NODEPORTS, parseMetaComment, parseName, type PortIdentity } from './names.js';
+import { ENDPOINTS, EXTERNAL_IP_COMMENT, EXTERNAL_RECORD_SLOT, HOOK_CHAINS, LB_IP_COMMENT, SERVICE_IPS, SERVICE_META, parseMetaComment } from './names.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = any;
 
+const PROTOS: Record<string, ServicePortState['protocol']> = { tcp: 'TCP', udp: 'UDP', sctp: 'SCTP' };
+
+/** [key parts, comment] of a JSON set/map element key */
+function keyOf(raw: Json): [Json[], string | undefined] {
+  const val = raw?.elem ? raw.elem.val : raw;
+  return [val?.concat ?? [val], raw?.elem?.comment];
+}
+
 interface Collected {
-  id: PortIdentity;
-  clusterIP?: string;
-  port?: number;
-  nodePort: number | null;
+  meta?: string;
+  name?: string;
   externalIPs: string[];
   loadBalancerIPs: string[];
-  svcRules: Json[];
-  extRules?: Json[];
+  internal: (Backend | undefined)[];
+  external: (Backend | undefined)[];
+}
+
+/** Is this listing a live svcproxy table (hooked in), not one left half-built by a crash? */
+export function isLive(json: string): boolean {
+  const items: Json[] = JSON.parse(json).nftables ?? [];
+  return items.some((i) => i.chain?.name === HOOK_CHAINS[0] && i.chain.hook !== undefined);
 }
 
 /** `nft -j list table` output of one family's table -> states, sorted by key. */
 export function parseTable(json: string, family: Family): ServicePortState[] {
   const items: Json[] = JSON.parse(json).nftables ?? [];
   const ports = new Map<string, Collected>();
-  const portOf = (id: PortIdentity) => {
-    const k = `${id.namespace}/${id.name}/${id.protocol}/${id.portName}`;
+  const portOf = (clusterIP: string, proto: string, port: number) => {
+    const k = `${clusterIP}|${proto}|${port}`;
     let c = ports.get(k);
-    if (!c) ports.set(k, (c = { id, nodePort: null, externalIPs: [], loadBalancerIPs: [], svcRules: [] }));
+    if (!c) ports.set(k, (c = { externalIPs: [], loadBalancerIPs: [], internal: [], external: [] }));
     return c;
   };
-  const rules = new Map<string, Json[]>();
-  for (const it of items) {
-    if (it.chain) {
-      const p = parseName(it.chain.name);
-      if (p && (p.kind === 'svc' || p.kind === 'ext')) portOf(p.id);
-    } else if (it.rule) {
-      const list = rules.get(it.rule.chain) ?? [];
-      list.push(it.rule);
-      rules.set(it.rule.chain, list);
+  const setOf = (name: string): Json[] => {
+    for (const i of items) if ((i.map ?? i.set)?.name === name) return (i.map ?? i.set).elem ?? [];
+    return [];
+  };
+
+  for (const raw of setOf(SERVICE_META)) {
+    const [[ip, proto, port], comment] = keyOf(raw);
+    portOf(String(ip), String(proto), Number(port)).meta = comment;
+  }
+  for (const [raw] of setOf(SERVICE_IPS) as Json[][]) {
+    const [[ip, proto, port], comment] = keyOf(raw);
+    const words = (comment ?? '').split(' ');
+    if (words[0] === EXTERNAL_IP_COMMENT || words[0] === LB_IP_COMMENT) {
+      const c = ports.get(`${words[1]}|${proto}|${port}`);
+      (words[0] === EXTERNAL_IP_COMMENT ? c?.externalIPs : c?.loadBalancerIPs)?.push(String(ip));
+    } else if (comment) {
+      const c = ports.get(`${ip}|${proto}|${port}`);
+      if (c) c.name = comment;
     }
   }
-  for (const it of items) {
-    const m = it.map;
-    if (!m || (m.name !== SERVICE_IPS && m.name !== SERVICE_NODEPORTS)) continue;
-    for (const [rawKey, verdict] of (m.elem ?? []) as Json[]) {
-      const target = verdict?.goto?.target;
-      const p = typeof target === 'string' ? parseName(target) : undefined;
-      if (!p) continue;
-      const keyed = rawKey.elem ? rawKey.elem.val : rawKey;
-      const comment: string | undefined = rawKey.elem?.comment;
-      const parts: Json[] = keyed.concat ?? [];
-      const c = portOf(p.id);
-      if (m.name === SERVICE_NODEPORTS) c.nodePort = Number(parts[1]);
-      else if (comment === EXTERNAL_IP_COMMENT) c.externalIPs.push(String(parts[0]));
-      else if (comment === LB_IP_COMMENT) c.loadBalancerIPs.push(String(parts[0]));
-      else {
-        c.clusterIP = String(parts[0]);
-        c.port = Number(parts[2]);
-      }
-    }
+  for (const [raw, data] of setOf(ENDPOINTS) as Json[][]) {
+    const [[ip, proto, port, slot]] = keyOf(raw);
+    const c = ports.get(`${ip}|${proto}|${port}`);
+    if (!c) continue; // an external IP's slots: the record under the cluster key is the reference
+    const [address, bport] = data.concat;
+    const n = Number(slot);
+    const b = { address: String(address), port: Number(bport) };
+    if (n >= EXTERNAL_RECORD_SLOT) c.external[n - EXTERNAL_RECORD_SLOT] = b;
+    else c.internal[n] = b;
   }
+
   const out: ServicePortState[] = [];
-  for (const c of ports.values()) {
-    const svcRules = rules.get(`svc-${nameSuffix(c.id)}`) ?? [];
-    const extRules = rules.get(`ext-${nameSuffix(c.id)}`);
-    const metaRule = svcRules.find((r) => parseMetaComment(r.comment) !== undefined);
-    const meta = parseMetaComment(metaRule?.comment);
-    if (!meta || c.clusterIP === undefined || c.port === undefined) continue; // not a complete svcproxy port
-    const internal = endpointsOf(svcRules);
-    const { id } = c;
+  for (const [k, c] of ports) {
+    const meta = parseMetaComment(c.meta);
+    const slash = c.name?.indexOf('/') ?? -1;
+    if (!meta || !c.name || slash < 0) continue; // not a complete svcproxy port
+    const [clusterIP, proto, port] = k.split('|') as [string, string, string];
+    const dense = (l: (Backend | undefined)[]) => (l.includes(undefined) ? undefined : (l as Backend[]));
+    const internal = dense(c.internal);
+    const external = meta.externalSame ? internal : dense(c.external);
+    if (!internal || !external || !PROTOS[proto]) continue;
+    const namespace = c.name.slice(0, slash);
+    const name = c.name.slice(slash + 1);
+    const protocol = PROTOS[proto]!;
     out.push({
-      key: `${id.namespace}/${id.name}:${id.portName}/${id.protocol}@${family}`,
-      namespace: id.namespace,
-      name: id.name,
-      portName: id.portName,
-      protocol: id.protocol,
+      key: `${namespace}/${name}:${meta.portName}/${protocol}@${family}`,
+      namespace,
+      name,
+      portName: meta.portName,
+      protocol,
       family,
-      clusterIP: c.clusterIP,
-      port: c.port,
-      nodePort: c.nodePort,
+      clusterIP,
+      port: Number(port),
+      nodePort: meta.nodePort,
       externalIPs: c.externalIPs.sort(),
       loadBalancerIPs: c.loadBalancerIPs.sort(),
       affinitySeconds: meta.affinitySeconds,
       externalLocal: meta.externalLocal,
       internal,
-      external: extRules ? endpointsOf(extRules) : internal,
+      external: meta.externalSame ? internal.slice() : external,
       hasEndpoints: meta.hasEndpoints,
     });
   }
   return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-}
-
-const nameSuffix = (id: PortIdentity) => `${id.namespace}/${id.name}/${id.protocol.toLowerCase()}/${id.portName}`;
-
-/** The endpoints a svc/ext chain dispatches to: dnat targets, or affinity endpoint chains (deduplicated by sortBackends). */
-function endpointsOf(chainRules: Json[]): Backend[] {
-  const found: Backend[] = [];
-  for (const r of chainRules) {
-    for (const e of r.expr ?? []) {
-      if (e.dnat) {
-        const a = e.dnat.addr;
-        if (typeof a === 'string') found.push({ address: a, port: Number(e.dnat.port) });
-        else for (const [, v] of a?.map?.data?.set ?? []) found.push({ address: String(v.concat[0]), port: Number(v.concat[1]) });
-      } else if (e.goto) {
-        const p = parseName(e.goto.target ?? '');
-        if (p?.kind === 'ep' && p.backend) found.push(p.backend);
-      }
-    }
-  }
-  return sortBackends(found);
 }
 
 /** Tables in a `list tables` JSON answer, as "family name". */

@@ -1,0 +1,228 @@
+/**
+ * Set/map elements as svcproxy writes them, and their two encodings: the
+ * packed binary batch native/nft/elements.cc turns into one netlink batch
+ * (layout in native/nft/elements.h), and nft text for render()/--dry-run.
+ *
+ * Key and value bytes are the kernel's register layout for each map's type:
+ * every part of a concatenation is padded to 4 bytes; addresses and ports in
+ * network order; inet_proto one byte; the numgen slot a host-order u32.
+ */
+import { endianness } from 'node:os';
+import type { Family } from '../../plan/types.js';
+import { ENDPOINTS, HAIRPIN, NODEPORT_ENDPOINTS, SERVICE_IPS, SERVICE_META, SERVICE_NODEPORTS, commentText, type SetName } from './names.js';
+
+export type Proto = 'tcp' | 'udp' | 'sctp';
+/** key/value parts; which is which is fixed per set (SCHEMA) */
+export type Part = string | number;
+export type Verdict = { kind: 'drop' } | { kind: 'goto'; chain: string };
+
+export interface Elem {
+  set: SetName;
+  key: Part[];
+  /** map value: a verdict, or an address . port (endpoint maps) */
+  verdict?: Verdict;
+  value?: [string, number];
+  comment?: string;
+}
+
+type PartType = 'addr' | 'proto' | 'port' | 'slot';
+const SCHEMA: Record<SetName, PartType[]> = {
+  [SERVICE_IPS]: ['addr', 'proto', 'port'],
+  [SERVICE_NODEPORTS]: ['proto', 'port'],
+  [ENDPOINTS]: ['addr', 'proto', 'port', 'slot'],
+  [NODEPORT_ENDPOINTS]: ['proto', 'port', 'slot'],
+  [SERVICE_META]: ['addr', 'proto', 'port'],
+  [HAIRPIN]: ['addr', 'addr'],
+};
+
+// uapi linux/netfilter.h NFPROTO_*; linux/netfilter.h NF_DROP, nf_tables.h NFT_GOTO
+const NFPROTO_IPV4 = 2;
+const NFPROTO_IPV6 = 10;
+const NF_DROP = 0;
+const NFT_GOTO = -4;
+// netinet/in.h IPPROTO_*
+const IPPROTO: Record<Proto, number> = { tcp: 6, udp: 17, sctp: 132 };
+const VERB = { add: 0, delete: 1 } as const;
+const LITTLE = endianness() === 'LE';
+
+/** Growing byte buffer with the few writes the packed format needs. */
+class Packer {
+  buf = Buffer.allocUnsafe(1 << 16);
+  len = 0;
+  private room(n: number) {
+    if (this.len + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + n));
+    this.buf.copy(next, 0, 0, this.len);
+    this.buf = next;
+  }
+  u8(v: number) {
+    this.room(1);
+    this.buf[this.len++] = v;
+  }
+  u32le(v: number) {
+    this.room(4);
+    this.buf.writeUInt32LE(v >>> 0, this.len);
+    this.len += 4;
+  }
+  /** u8 length + latin1 bytes (names and comments are ASCII) */
+  str(s: string) {
+    this.room(1 + s.length);
+    this.buf[this.len++] = s.length;
+    this.len += this.buf.write(s, this.len, 'latin1');
+  }
+  /** reserve a u8 length byte, return its offset */
+  mark(): number {
+    this.room(1);
+    return this.len++;
+  }
+  addr(a: string) {
+    this.room(16);
+    if (a.includes(':')) {
+      for (const b of ipv6Bytes(a)) this.buf[this.len++] = b;
+      return;
+    }
+    let v = 0;
+    let shift = 0;
+    const start = this.len;
+    for (let i = 0; i <= a.length; i++) {
+      const c = i < a.length ? a.charCodeAt(i) : 46;
+      if (c === 46) {
+        this.buf[start + shift++] = v;
+        v = 0;
+      } else v = v * 10 + c - 48;
+    }
+    this.len += 4;
+  }
+  /** a 16-bit network-order port padded to a 4-byte register */
+  port(p: number) {
+    this.room(4);
+    this.buf[this.len] = p >> 8;
+    this.buf[this.len + 1] = p & 0xff;
+    this.buf[this.len + 2] = 0;
+    this.buf[this.len + 3] = 0;
+    this.len += 4;
+  }
+  proto(p: Proto) {
+    this.room(4);
+    this.buf.writeUInt32LE(0, this.len);
+    this.buf[this.len] = IPPROTO[p];
+    this.len += 4;
+  }
+  slot(n: number) {
+    this.room(4);
+    if (LITTLE) this.buf.writeUInt32LE(n >>> 0, this.len);
+    else this.buf.writeUInt32BE(n >>> 0, this.len);
+    this.len += 4;
+  }
+  bytes(): Uint8Array {
+    return this.buf.subarray(0, this.len);
+  }
+}
+
+export function ipv6Bytes(a: string): number[] {
+  const [head, tail] = a.includes('::') ? a.split('::') : [a, undefined];
+  const groups = (s: string | undefined) => (s ? s.split(':') : []);
+  let words = groups(head);
+  const rest = groups(tail);
+  const v4 = (list: string[]) => {
+    const last = list[list.length - 1];
+    if (last === undefined || !last.includes('.')) return list;
+    const o = last.split('.').map(Number);
+    return [...list.slice(0, -1), ((o[0]! << 8) | o[1]!).toString(16), ((o[2]! << 8) | o[3]!).toString(16)];
+  };
+  if (tail === undefined) words = v4(words);
+  const after = v4(rest);
+  if (tail !== undefined) words = [...words, ...Array<string>(8 - words.length - after.length).fill('0'), ...after];
+  const out: number[] = [];
+  for (const w of words) {
+    const n = parseInt(w, 16);
+    out.push(n >> 8, n & 0xff);
+  }
+  return out;
+}
+
+export type Verb = keyof typeof VERB;
+export interface ElementOp {
+  verb: Verb;
+  family: Family;
+  table: string;
+  set: SetName;
+  elems: Elem[];
+}
+
+/** Group elements by set, in the given verb: the order ops are sent (deletes before adds). */
+export function groupOps(verb: Verb, family: Family, table: string, elems: Elem[]): ElementOp[] {
+  const bySet = new Map<SetName, Elem[]>();
+  for (const e of elems) {
+    const l = bySet.get(e.set);
+    if (l) l.push(e);
+    else bySet.set(e.set, [e]);
+  }
+  return [...bySet].map(([set, list]) => ({ verb, family, table, set, elems: list }));
+}
+
+export function packOps(ops: ElementOp[]): Uint8Array {
+  const p = new Packer();
+  for (const op of ops) {
+    if (op.elems.length === 0) continue;
+    p.u8(VERB[op.verb]);
+    p.u8(op.family === 4 ? NFPROTO_IPV4 : NFPROTO_IPV6);
+    p.str(op.table);
+    p.str(op.set);
+    p.u32le(op.elems.length);
+    const schema = SCHEMA[op.set];
+    for (const e of op.elems) {
+      const k = p.mark();
+      for (let i = 0; i < schema.length; i++) writePart(p, schema[i]!, e.key[i]!);
+      p.buf[k] = p.len - k - 1;
+      if (op.verb === 'delete' || (e.verdict === undefined && e.value === undefined)) p.u8(0);
+      else if (e.value !== undefined) {
+        p.u8(1);
+        const v = p.mark();
+        p.addr(e.value[0]);
+        p.port(e.value[1]);
+        p.buf[v] = p.len - v - 1;
+      } else {
+        p.u8(2);
+        const v = e.verdict!;
+        if (v.kind === 'drop') {
+          p.u32le(NF_DROP);
+          p.u8(0);
+        } else {
+          p.u32le(NFT_GOTO);
+          p.str(v.chain);
+        }
+      }
+      if (op.verb === 'add' && e.comment) p.str(e.comment);
+      else p.u8(0);
+    }
+  }
+  return p.bytes();
+}
+
+function writePart(p: Packer, t: PartType, v: Part) {
+  if (t === 'addr') p.addr(v as string);
+  else if (t === 'proto') p.proto(v as Proto);
+  else if (t === 'port') p.port(v as number);
+  else p.slot(v as number);
+}
+
+const keyText = (e: Elem) => e.key.join(' . ');
+const valueText = (e: Elem) =>
+  e.value ? ` : ${e.value[0]} . ${e.value[1]}` : e.verdict ? ` : ${e.verdict.kind === 'drop' ? 'drop' : `goto ${e.verdict.chain}`}` : '';
+
+/** Identity of an element for deltas: key, value and comment. */
+export const elemId = (e: Elem) => `${e.set}|${keyText(e)}${valueText(e)}|${e.comment ?? ''}`;
+
+/** The same batch as nft commands (what render() shows; `nft -f` would do the same). */
+export function opsText(ops: ElementOp[], tableRef: (f: Family, t: string) => string): string {
+  const lines: string[] = [];
+  for (const op of ops) {
+    if (op.elems.length === 0) continue;
+    const body = op.elems
+      .map((e) => (op.verb === 'delete' ? keyText(e) : `${keyText(e)}${e.comment ? ` comment ${commentText(e.comment)}` : ''}${valueText(e)}`))
+      .join(', ');
+    lines.push(`${op.verb} element ${tableRef(op.family, op.table)} ${op.set} { ${body} }`);
+  }
+  return lines.length ? lines.join('\n') + '\n' : '';
+}
