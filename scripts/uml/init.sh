@@ -10,7 +10,18 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t tmpfs -o mode=755 tmpfs /run
+# The work directory may live under the host's /tmp (a CI clone): bind it
+# back into the guest's fresh /tmp so it stays reachable at the same path.
+cwd=$(cat "$SVP_RUN/cwd" 2>/dev/null)
+case "$cwd" in
+  /tmp/*) mkdir -p /run/host-tmp && mount --bind /tmp /run/host-tmp ;;
+  *) cwd= ;;
+esac
 mount -t tmpfs -o mode=1777 tmpfs /tmp
+if [ -n "$cwd" ]; then
+  mkdir -p "$cwd" && mount --bind "/run/host-tmp/${cwd#/tmp/}" "$cwd"
+  umount -l /run/host-tmp 2>/dev/null
+fi
 mount -t devtmpfs devtmpfs /dev 2>/dev/null || mount -t tmpfs tmpfs /dev
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts 2>/dev/null

@@ -168,6 +168,8 @@ export async function runInUml(opts: UmlRunOptions): Promise<UmlResult> {
   try {
     writeFileSync(join(runDir, 'modules'), resolveModules(opts.modules ?? DEFAULT_MODULES).join('\n') + '\n');
     writeFileSync(join(runDir, 'env'), guestEnv(opts.cwd ?? packageRoot, opts.env ?? {}));
+    // init.sh keeps this directory visible when it lies under /tmp (hidden by the guest's tmpfs).
+    writeFileSync(join(runDir, 'cwd'), (opts.cwd ?? packageRoot) + '\n');
     writeFileSync(join(runDir, 'cmd'), opts.command + '\n');
     const args = [
       `mem=${opts.memory ?? '1536M'}`,
