@@ -10,6 +10,7 @@ export interface CommonFlags {
   nodeName?: string;
   clusterCidr?: string;
   masqueradeAll?: boolean;
+  scheduler?: string;
   iptables?: 'auto' | 'nft' | 'legacy';
   json?: boolean;
 }
@@ -22,6 +23,7 @@ export function common(cmd: Command): Command {
     .option('--node-name <name>', "this node's name, for traffic policy Local (default: hostname)")
     .option('--cluster-cidr <cidr>', 'masquerade cluster-IP traffic from outside this CIDR')
     .option('--masquerade-all', 'masquerade all service traffic')
+    .option('--scheduler <name>', 'IPVS scheduler (rr wrr lc wlc lblc lblcr dh sh sed nq mh fo ovf), default rr')
     .addOption(new Option('--iptables <flavour>', 'iptables flavour').choices(['auto', 'nft', 'legacy']).default('auto'));
 }
 
@@ -37,6 +39,7 @@ export function dataplaneOptions(f: CommonFlags): DataplaneOptions {
     nodeName: f.nodeName,
     clusterCIDR: f.clusterCidr,
     masqueradeAll: f.masqueradeAll,
+    scheduler: f.scheduler,
     iptablesBackend: f.iptables,
   };
 }

@@ -23,6 +23,8 @@ export interface DataplaneOptions {
   masqueradeAll?: boolean;
   /** the packet mark bit svcproxy uses for masquerade (default 0x2000) */
   masqueradeBit?: number;
+  /** IPVS scheduler: rr (default) wrr lc wlc lblc lblcr dh sh sed nq mh fo ovf (kube-proxy --ipvs-scheduler) */
+  scheduler?: string;
   /** iptables flavour: auto (detect like kube-proxy), nft or legacy */
   iptablesBackend?: 'auto' | 'nft' | 'legacy';
   /** progress callback for long work (lab, big syncs) */
