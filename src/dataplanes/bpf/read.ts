@@ -87,7 +87,11 @@ function decodeBackends(d: BpfMapDump, groupsWanted: Map<number, GroupInfo>): Ma
 }
 
 /** the slots actually present (a missing page leaves a hole: dropped, so the diff shows it) */
-const slots = (list: Backend[] | undefined): Backend[] => (list ? list.filter((b) => b !== undefined) : []);
+function slots(list: Backend[] | undefined): Backend[] {
+  if (!list) return [];
+  for (let i = 0; i < list.length; i++) if (list[i] === undefined) return list.filter((b) => b !== undefined);
+  return list;
+}
 
 export function decodeState(dumps: Dumps): Map<string, Programmed> {
   const M = META.fields;
@@ -140,7 +144,10 @@ export function decodeState(dumps: Dumps): Map<string, Programmed> {
     const id = m.parsed;
     const fronts = frontendsByMeta.get(m.id) ?? [];
     const cluster = fronts.find((fe) => fe.flags & SVP_F_CLUSTER_IP);
-    const ips = (flag: number) => fronts.filter((fe) => fe.flags & flag).map((fe) => fe.addr).sort();
+    // most ports have just their cluster IP: no filtering for them
+    const onlyCluster = fronts.length === 1 && fronts[0]!.flags === SVP_F_CLUSTER_IP;
+    const ips = (flag: number) => (onlyCluster ? [] : fronts.filter((fe) => fe.flags & flag).map((fe) => fe.addr).sort());
+    const internal = slots(groups.get(m.id * 4 + m.gen * 2));
     const state: ServicePortState = {
       key: m.key,
       namespace: id.namespace,
@@ -155,8 +162,9 @@ export function decodeState(dumps: Dumps): Map<string, Programmed> {
       loadBalancerIPs: ips(SVP_F_LB_IP),
       affinitySeconds: m.flags & SVP_M_AFFINITY ? m.affinitySec : null,
       externalLocal: (m.flags & SVP_M_EXTERNAL_LOCAL) !== 0,
-      internal: slots(groups.get(m.id * 4 + m.gen * 2)),
-      external: slots(groups.get(m.externalGroup)),
+      internal,
+      // a shared group is one list (nothing mutates states)
+      external: m.externalGroup === m.id * 4 + m.gen * 2 ? internal : slots(groups.get(m.externalGroup)),
       hasEndpoints: (m.flags & SVP_M_HAS_ENDPOINTS) !== 0,
     };
     index.set(m.key, {
