@@ -114,6 +114,11 @@ class Packer {
     else this.buf.writeUInt32BE(n >>> 0, this.len);
     this.len += 4;
   }
+  append(b: Uint8Array) {
+    this.room(b.length);
+    this.buf.set(b, this.len);
+    this.len += b.length;
+  }
   bytes(): Uint8Array {
     return this.buf.subarray(0, this.len);
   }
@@ -161,43 +166,83 @@ export function groupOps(verb: Verb, family: Family, table: string, elems: Elem[
   return [...bySet].map(([set, list]) => ({ verb, family, table, set, elems: list }));
 }
 
-export function packOps(ops: ElementOp[]): Uint8Array {
-  const p = new Packer();
-  for (const op of ops) {
-    if (op.elems.length === 0) continue;
-    p.u8(VERB[op.verb]);
-    p.u8(op.family === 4 ? NFPROTO_IPV4 : NFPROTO_IPV6);
-    p.str(op.table);
-    p.str(op.set);
-    p.u32le(op.elems.length);
-    const schema = SCHEMA[op.set];
-    for (const e of op.elems) {
-      const k = p.mark();
-      for (let i = 0; i < schema.length; i++) writePart(p, schema[i]!, e.key[i]!);
-      p.buf[k] = p.len - k - 1;
-      if (op.verb === 'delete' || (e.verdict === undefined && e.value === undefined)) p.u8(0);
-      else if (e.value !== undefined) {
-        p.u8(1);
-        const v = p.mark();
-        p.addr(e.value[0]);
-        p.port(e.value[1]);
-        p.buf[v] = p.len - v - 1;
-      } else {
-        p.u8(2);
-        const v = e.verdict!;
-        if (v.kind === 'drop') {
-          p.u32le(NF_DROP);
-          p.u8(0);
-        } else {
-          p.u32le(NFT_GOTO);
-          p.str(v.chain);
-        }
-      }
-      if (op.verb === 'add' && e.comment) p.str(e.comment);
-      else p.u8(0);
+/**
+ * Packs elements as they come (one Packer per set, headers added at the
+ * end), so a full sync of 300k elements never holds them as objects.
+ */
+export class ElementPacker {
+  private readonly bodies = new Map<SetName, { p: Packer; n: number }>();
+  constructor(
+    private readonly verb: Verb,
+    private readonly family: Family,
+    private readonly table: string,
+  ) {}
+
+  push(e: Elem): void {
+    let b = this.bodies.get(e.set);
+    if (!b) this.bodies.set(e.set, (b = { p: new Packer(), n: 0 }));
+    writeElem(b.p, this.verb, e);
+    b.n++;
+  }
+
+  count(set: SetName): number {
+    return this.bodies.get(set)?.n ?? 0;
+  }
+
+  /** the packed ops, one per set, in the order sets were first seen */
+  write(out: Packer): void {
+    for (const [set, b] of this.bodies) {
+      out.u8(VERB[this.verb]);
+      out.u8(this.family === 4 ? NFPROTO_IPV4 : NFPROTO_IPV6);
+      out.str(this.table);
+      out.str(set);
+      out.u32le(b.n);
+      out.append(b.p.bytes());
     }
   }
-  return p.bytes();
+}
+
+/** Several packers' output as one batch (deletes first, then adds). */
+export function packBatch(packers: ElementPacker[]): Uint8Array {
+  const out = new Packer();
+  for (const k of packers) k.write(out);
+  return out.bytes();
+}
+
+export function packOps(ops: ElementOp[]): Uint8Array {
+  const packers = ops.map((op) => {
+    const k = new ElementPacker(op.verb, op.family, op.table);
+    for (const e of op.elems) k.push(e);
+    return k;
+  });
+  return packBatch(packers);
+}
+
+function writeElem(p: Packer, verb: Verb, e: Elem): void {
+  const schema = SCHEMA[e.set];
+  const k = p.mark();
+  for (let i = 0; i < schema.length; i++) writePart(p, schema[i]!, e.key[i]!);
+  p.buf[k] = p.len - k - 1;
+  if (verb === 'delete' || (e.verdict === undefined && e.value === undefined)) p.u8(0);
+  else if (e.value !== undefined) {
+    p.u8(1);
+    const v = p.mark();
+    p.addr(e.value[0]);
+    p.port(e.value[1]);
+    p.buf[v] = p.len - v - 1;
+  } else {
+    p.u8(2);
+    const v = e.verdict!;
+    if (v.kind === 'drop') {
+      p.u32le(NF_DROP);
+      p.u8(0);
+    } else {
+      p.u32le(NFT_GOTO);
+      p.str(v.chain);
+    }
+  }
+  if (verb === 'add' && e.comment) p.str(e.comment);
+  else p.u8(0);
 }
 
 function writePart(p: Packer, t: PartType, v: Part) {

@@ -13,7 +13,7 @@ import { SvcproxyError, withMode } from '../../errors.js';
 import { nftAddon, type NftHandle } from '../../native/nft.js';
 import type { Family, Plan, ServicePortState } from '../../plan/types.js';
 import type { ApplyStats, Capability, Dataplane, DataplaneOptions } from '../types.js';
-import { elemId, groupOps, opsText, packOps, type Elem, type ElementOp } from './encode.js';
+import { ElementPacker, elemId, groupOps, opsText, packBatch, packOps, type Elem, type ElementOp } from './encode.js';
 import {
   ENDPOINTS,
   HAIRPIN,
@@ -37,15 +37,11 @@ import { validateCIDR, validatePorts } from './validate.js';
 export const DEFAULT_MASQUERADE_BIT = 0x2000;
 const FAMILIES: Family[] = [4, 6];
 
-interface Programmed {
-  state: ServicePortState;
-  objects: PortObjects;
-}
-
 /** What this dataplane last wrote in one family's table. */
 interface FamilyMemory {
   table: string;
-  ports: Map<string, Programmed>;
+  /** states only: a touched port's old objects are recomputed (portObjects is deterministic) */
+  ports: Map<string, ServicePortState>;
   /** endpoint address -> number of service ports using it (hairpin set) */
   hairpin: Map<string, number>;
   /** shared pick chains present */
@@ -66,6 +62,8 @@ interface Present {
 interface Prepared {
   full: boolean;
   pre: string;
+  /** the element batch: packed already (full apply), or as ops (render, deltas) */
+  packed?: Uint8Array;
   ops: ElementOp[];
   post: string;
   undo: string;
@@ -111,11 +109,7 @@ export class NftablesDataplane implements Dataplane {
     return withMode(this.mode, this.ctx().then((h) => nftAddon().nftRun(h, commands, json)));
   }
 
-  private packMs = 0;
-  private elements(ops: ElementOp[]): Promise<unknown> {
-    const t = performance.now();
-    const packed = packOps(ops);
-    this.packMs = performance.now() - t;
+  private elements(packed: Uint8Array): Promise<unknown> {
     return withMode(this.mode, this.ctx().then((h) => nftAddon().nftElements(h, packed)));
   }
 
@@ -165,20 +159,20 @@ export class NftablesDataplane implements Dataplane {
   }
 
   render(plan: Plan): string {
-    const p = this.prepare(plan, this.memory === undefined ? { names: new Map(), live: new Map() } : undefined);
+    const p = this.prepare(plan, this.memory === undefined ? { names: new Map(), live: new Map() } : undefined, false);
     const ref = (f: Family, t: string) => tableRef(f, t);
     return p.pre + (p.ops.length ? '# elements: one netlink batch\n' + opsText(p.ops, ref) : '') + p.post;
   }
 
   async apply(plan: Plan): Promise<ApplyStats> {
     const present = this.memory === undefined ? await this.present() : undefined;
-    const p = this.prepare(plan, present);
+    const p = this.prepare(plan, present, true);
     const t0 = performance.now();
     if (p.pre) await this.run(p.pre);
     const t1 = performance.now();
     let t2 = t1;
     try {
-      if (p.ops.length) await this.elements(p.ops);
+      if (p.packed?.length || p.ops.length) await this.elements(p.packed ?? packOps(p.ops));
       t2 = performance.now();
     } catch (e) {
       if (p.undo) await this.run(p.undo);
@@ -198,7 +192,7 @@ export class NftablesDataplane implements Dataplane {
     const t3 = performance.now();
     p.commit();
     const ms = (x: number) => Math.round(x * 100) / 100;
-    const detail = { ...p.stats.detail, textMs: ms(t1 - t0 + t3 - t2), batchMs: ms(t2 - t1), packMs: ms(this.packMs) };
+    const detail = { ...p.stats.detail, textMs: ms(t1 - t0 + t3 - t2), batchMs: ms(t2 - t1) };
     return { ...p.stats, detail, kernelMs: t3 - t0 };
   }
 
@@ -214,10 +208,10 @@ export class NftablesDataplane implements Dataplane {
   }
 
   /** Validate everything, then compute the kernel calls and the memory they lead to. */
-  private prepare(plan: Plan, present: Present | undefined): Prepared {
+  private prepare(plan: Plan, present: Present | undefined, pack: boolean): Prepared {
     if (this.memory === undefined || present !== undefined) {
       validatePorts(plan.desired);
-      return this.prepareFull(plan, present ?? { names: new Map(), live: new Map() });
+      return this.prepareFull(plan, present ?? { names: new Map(), live: new Map() }, pack);
     }
     // only what will be written needs checking (the rest was checked when written)
     validatePorts(plan.changes.added);
@@ -225,20 +219,21 @@ export class NftablesDataplane implements Dataplane {
     const touched = [...plan.changes.added, ...plan.changes.changed.map((c) => c.after)];
     const mem = this.memory;
     // a family this dataplane has not built yet (first IPv6 port): rebuild everything
-    if (touched.some((s) => !mem.has(s.family))) return this.prepareFull(plan, undefined);
+    if (touched.some((s) => !mem.has(s.family))) return this.prepareFull(plan, undefined, pack);
     // more endpoints than any shared pick chain was built for: rebuild (pick chains are only
     // created with their maps: libnftables 1.0.6 cannot add rules against the kernel's typeof maps)
     const built = (s: ServicePortState) => portObjects(s, this.masq).picks.every((c) => mem.get(s.family)!.picks.has(c));
-    if (!touched.every(built)) return this.prepareFull(plan, undefined);
-    return this.prepareDelta(plan, mem, touched);
+    if (!touched.every(built)) return this.prepareFull(plan, undefined, pack);
+    return this.prepareDelta(plan, mem, touched, pack);
   }
 
-  private prepareFull(plan: Plan, present: Present | undefined): Prepared {
+  private prepareFull(plan: Plan, present: Present | undefined, pack: boolean): Prepared {
     const next: Memory = new Map();
     let pre = '';
     let post = '';
     let undo = '';
     const ops: ElementOp[] = [];
+    const packers: ElementPacker[] = [];
     const detail = { full: 1, chains: 0, elements: 0 };
     for (const f of FAMILIES) {
       const states = plan.desired.filter((s) => s.family === f);
@@ -250,28 +245,34 @@ export class NftablesDataplane implements Dataplane {
         continue;
       }
       const table = live === TABLE ? TABLES[1] : TABLE;
-      const ports = new Map<string, Programmed>();
+      const ports = new Map<string, ServicePortState>();
       const hairpin = new Map<string, number>();
+      const special: PortObjects[] = []; // ports with their own chains (affinity)
+      // packed as they come when applying (no 300k objects kept); collected for render
+      const packer = new ElementPacker('add', f, table);
       const elems: Elem[] = [];
+      const sink = pack ? (e: Elem) => packer.push(e) : (e: Elem) => void elems.push(e);
       let most = PRECREATED_PICKS;
       for (const s of states) {
         const objects = portObjects(s, this.masq);
-        ports.set(s.key, { state: s, objects });
+        ports.set(s.key, s);
         for (const a of objects.endpoints) hairpin.set(a, (hairpin.get(a) ?? 0) + 1);
         most = Math.max(most, s.internal.length, s.external.length);
-        for (const e of objects.elements) elems.push(e);
+        for (const e of objects.elements) sink(e);
+        if (objects.chains.size > 0) special.push(objects);
         detail.chains += objects.chains.size;
       }
-      for (const a of hairpin.keys()) elems.push(hairpinElem(a));
+      for (const a of hairpin.keys()) sink(hairpinElem(a));
       const picks = new Map<string, string[]>();
       for (const kind of PICK_KINDS) for (let n = 1; n <= most; n++) picks.set(pickChain(kind, n), pickRules(kind, n, familySyntax(f), this.masq));
       detail.chains += picks.size;
-      detail.elements += elems.length;
-      const counts = new Map<SetName, number>(SET_NAMES.map((n) => [n, 0]));
+      const counts = new Map<SetName, number>(SET_NAMES.map((n) => [n, packer.count(n)]));
       for (const e of elems) counts.set(e.set, counts.get(e.set)! + 1);
       const sizes = new Map([...counts].map(([n, c]) => [n, setSize(c)]));
-      pre += buildTable(f, table, picks, [...ports.values()].map((p) => p.objects), sizes);
-      ops.push(...groupOps('add', f, table, elems));
+      detail.elements += [...counts.values()].reduce((a, b) => a + b, 0);
+      pre += buildTable(f, table, picks, special, sizes);
+      if (pack) packers.push(packer);
+      else ops.push(...groupOps('add', f, table, elems));
       post += swapTables(f, table, names.filter((t) => t !== table), this.masq.masqueradeBit);
       undo += dropTable(f, table);
       next.set(f, { table, ports, hairpin, picks: new Set(picks.keys()), counts, sizes });
@@ -281,10 +282,10 @@ export class NftablesDataplane implements Dataplane {
     const commit = () => {
       this.memory = next;
     };
-    return { full: true, pre, ops, post, undo, commit, stats: { written: plan.desired.length, removed, detail } };
+    return { full: true, pre, packed: pack ? packBatch(packers) : undefined, ops, post, undo, commit, stats: { written: plan.desired.length, removed, detail } };
   }
 
-  private prepareDelta(plan: Plan, mem: Memory, touched: ServicePortState[]): Prepared {
+  private prepareDelta(plan: Plan, mem: Memory, touched: ServicePortState[], pack: boolean): Prepared {
     let pre = '';
     let post = '';
     let undo = '';
@@ -298,15 +299,16 @@ export class NftablesDataplane implements Dataplane {
       const fm = mem.get(f);
       if (add.length + del.length === 0 || !fm) continue;
       const before: PortObjects[] = [];
-      const after: Programmed[] = [];
+      const after: { state: ServicePortState; objects: PortObjects }[] = [];
       const dropped = new Set<string>();
       const net = new Map<string, number>(); // hairpin count changes
       for (const s of [...del, ...add]) {
-        const old = dropped.has(s.key) ? undefined : fm.ports.get(s.key);
-        if (!old) continue;
+        const oldState = dropped.has(s.key) ? undefined : fm.ports.get(s.key);
+        if (!oldState) continue;
         dropped.add(s.key);
-        before.push(old.objects);
-        for (const a of old.objects.endpoints) net.set(a, (net.get(a) ?? 0) - 1);
+        const old = portObjects(oldState, this.masq);
+        before.push(old);
+        for (const a of old.endpoints) net.set(a, (net.get(a) ?? 0) - 1);
       }
       for (const s of add) {
         const objects = portObjects(s, this.masq);
@@ -333,7 +335,7 @@ export class NftablesDataplane implements Dataplane {
       for (const e of gone) grown.set(e.set, grown.get(e.set)! - 1);
       for (const e of fresh) grown.set(e.set, grown.get(e.set)! + 1);
       // a set would outgrow its declared size: rebuild with room
-      if ([...grown].some(([n, c]) => c > fm.sizes.get(n)!)) return this.prepareFull(plan, undefined);
+      if ([...grown].some(([n, c]) => c > fm.sizes.get(n)!)) return this.prepareFull(plan, undefined, pack);
 
       const cd = chainDelta(f, fm.table, before, afterObjs);
       const back = chainDelta(f, fm.table, afterObjs, before);
@@ -344,7 +346,7 @@ export class NftablesDataplane implements Dataplane {
       adds.push(...groupOps('add', f, fm.table, fresh));
       commits.push(() => {
         for (const k of dropped) fm.ports.delete(k);
-        for (const p of after) fm.ports.set(p.state.key, p);
+        for (const p of after) fm.ports.set(p.state.key, p.state);
         fm.counts = grown;
         for (const [a, n] of counts) {
           if (n > 0) fm.hairpin.set(a, n);

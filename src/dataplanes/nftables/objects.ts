@@ -162,8 +162,16 @@ export function portObjects(s: ServicePortState, masq: MasqueradeOptions): PortO
     elements.push({ set: SERVICE_NODEPORTS, key: [proto, np], verdict: externalVerdict(s.externalLocal, true) });
     if (viaMaps) slots((i) => [proto, np, i], NODEPORT_ENDPOINTS, s.external);
   }
-  const all = unionBackends(s.internal, s.external);
-  return { elements, picks: [...picks], chains, sets, endpoints: [...new Set(all.map((b) => b.address))] };
+  return { elements, picks: [...picks], chains, sets, endpoints: endpointAddresses(s, externalSame) };
+}
+
+/** distinct endpoint addresses of both lists (the common case: one list of distinct addresses) */
+function endpointAddresses(s: ServicePortState, externalSame: boolean): string[] {
+  const out: string[] = [];
+  for (const list of externalSame ? [s.internal] : [s.internal, s.external]) {
+    for (const b of list) if (!out.includes(b.address)) out.push(b.address);
+  }
+  return out;
 }
 
 function unionBackends(a: Backend[], b: Backend[]): Backend[] {
