@@ -129,6 +129,15 @@ describe('nftables dataplane (host kernel, fresh netns)', () => {
     await sync([...state, port({ name: 'np', clusterIP: '10.96.0.11', externalIPs: ['192.0.2.8'] })]);
   });
 
+  it('the first IPv6 port builds table ip6 svcproxy; IPv6 ports read back exactly', async () => {
+    const v6eps = [{ address: 'fd00::1:a', port: 8080 }, { address: 'fd00::1:b', port: 8080 }];
+    const v6 = port({ name: 'six', clusterIP: 'fd00::10', nodePort: 30090, loadBalancerIPs: ['2001:db8::7'], internal: v6eps, external: v6eps.slice(1) });
+    const { stats } = await sync([...state, { ...v6, key: 'ns/six:/TCP@6', family: 6 }]);
+    expect(stats.detail).toMatchObject({ full: 1 });
+    expect(nft('list', 'tables')).toMatch(/^table ip6 svcproxy/m);
+    await sync(state.map((s) => (s.family === 6 ? { ...s, internal: v6eps.slice(0, 1), external: v6eps.slice(0, 1) } : s)));
+  });
+
   it('invalid input: a clear error naming the field, ruleset byte-identical', async () => {
     const snap = nft('list', 'ruleset');
     const bad = [...state, port({ name: 'evil', clusterIP: '10.96.0.99', internal: [{ address: '1.2.3.4; flush ruleset', port: 1 }] })];

@@ -63,6 +63,10 @@ const hex = (n: number) => `0x${n.toString(16)}`;
 export const sameBackends = (a: Backend[], b: Backend[]) =>
   a.length === b.length && a.every((x, i) => x.address === b[i]!.address && x.port === b[i]!.port);
 
+/** clusterCIDR applies to its own family only (a v4 CIDR says nothing about v6 sources) */
+const cidrFor = (m: MasqueradeOptions, fs: FamilySyntax) =>
+  m.clusterCIDR !== undefined && m.clusterCIDR.includes(':') === (fs.l3 === 'ip6') ? m.clusterCIDR : undefined;
+
 const markRule = (m: MasqueradeOptions) => `meta mark set meta mark or ${hex(m.masqueradeBit)}`;
 
 /** The rules of a shared pick chain: masquerade policy, then one dnat through the slot map. */
@@ -71,7 +75,7 @@ export function pickRules(kind: PickKind, n: number, fs: FamilySyntax, masq: Mas
   const rules: string[] = [];
   if (kind === 'cluster') {
     if (masq.masqueradeAll) rules.push(mark);
-    else if (masq.clusterCIDR) rules.push(`${fs.l3} saddr != ${masq.clusterCIDR} ${mark}`);
+    else if (cidrFor(masq, fs)) rules.push(`${fs.l3} saddr != ${cidrFor(masq, fs)} ${mark}`);
   } else if (kind === 'external-local' || kind === 'nodeport-local') {
     // Local policy keeps the client address, except from this node itself (it would not return)
     rules.push(`fib saddr type local ${mark}`);
@@ -126,7 +130,7 @@ export function portObjects(s: ServicePortState, masq: MasqueradeOptions): PortO
     externalVerdict = (local, np) => pick(np ? (local ? 'nodeport-local' : 'nodeport') : local ? 'external-local' : 'external', s.external);
   } else {
     const mark = markRule(masq);
-    const svcFirst = masq.masqueradeAll ? mark : masq.clusterCIDR ? `${fs.l3} saddr != ${masq.clusterCIDR} ${mark}` : '';
+    const svcFirst = masq.masqueradeAll ? mark : cidrFor(masq, fs) ? `${fs.l3} saddr != ${cidrFor(masq, fs)} ${mark}` : '';
     chains.set(svcChain(s), affinityRules(s, fs, s.internal, svcFirst).filter((r) => r !== ''));
     if (hasExternal) chains.set(extChain(s), affinityRules(s, fs, s.external, s.externalLocal ? `fib saddr type local ${mark}` : mark));
     for (const b of unionBackends(s.internal, s.external)) {
