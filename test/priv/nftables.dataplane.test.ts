@@ -55,6 +55,12 @@ const initial = [
   port({ name: 'local', clusterIP: '10.96.0.13', nodePort: 30082, externalLocal: true, external: eps(1, 11) }),
   port({ name: 'nolocal', clusterIP: '10.96.0.14', nodePort: 30083, externalLocal: true, external: [] }),
   port({ name: 'none', clusterIP: '10.96.0.15', internal: [], external: [], hasEndpoints: false }),
+  // the longest identity: "namespace/name" + policy bits pass nft's 128-character comment, so they go to service-meta
+  {
+    ...port({ name: 'l'.repeat(63), clusterIP: '10.96.0.16', portName: 'p'.repeat(15), nodePort: 30084, affinitySeconds: 86400 }),
+    namespace: 'n'.repeat(63),
+    key: `${'n'.repeat(63)}/${'l'.repeat(63)}:${'p'.repeat(15)}/TCP@4`,
+  },
 ];
 
 describe('nftables dataplane (host kernel, fresh netns)', () => {
@@ -95,6 +101,7 @@ describe('nftables dataplane (host kernel, fresh netns)', () => {
   it('applies every kind of service port and reads back exactly that', async () => {
     const { stats } = await sync(initial);
     expect(stats.written).toBe(initial.length);
+    expect(nft('list', 'set', 'ip', 'svcproxy', 'service-meta')).toContain(`comment "port=${'p'.repeat(15)} affinity=86400 has-endpoints nodeport=30084 external=internal"`);
     expect(nft('list', 'table', 'inet', 'foreign')).toContain('tcp dport 9999 accept');
   });
 
@@ -110,7 +117,7 @@ describe('nftables dataplane (host kernel, fresh netns)', () => {
     const fewer = state.map((s) => (s.name === 'web' && s.protocol === 'TCP' ? { ...s, internal: eps(2, 20), external: eps(2, 20) } : s));
     const second = await sync(fewer);
     expect(second.text).not.toMatch(/^(list|add chain|add rule|flush|delete chain)/m);
-    expect(second.text).toMatch(/^add element ip svcproxy service-ips \{ 10\.96\.0\.10 \. tcp \. 80 comment "ns\/web" : goto cluster-2 \}/m);
+    expect(second.text).toMatch(/^add element ip svcproxy service-ips \{ 10\.96\.0\.10 \. tcp \. 80 comment "ns\/web port= [^"]*" : goto cluster-2 \}/m);
     expect(rulesByChain()).toEqual(before);
   });
 

@@ -100,8 +100,7 @@ table ip svcproxy {
 	}
 }
 # elements: one netlink batch
-add element ip svcproxy service-ips { 10.96.0.10 . tcp . 80 comment "ns/web" : goto cluster-2, 10.96.0.11 . tcp . 80 comment "ns/np" : goto cluster-2, 192.0.2.7 . tcp . 80 comment "external-ip 10.96.0.11" : goto external-2, 10.96.0.12 . udp . 53 comment "ns/none" : goto no-endpoints }
-add element ip svcproxy service-meta { 10.96.0.10 . tcp . 80 comment "port= has-endpoints external=internal", 10.96.0.11 . tcp . 80 comment "port= has-endpoints nodeport=30080 external=internal", 10.96.0.12 . udp . 53 comment "port= external=internal" }
+add element ip svcproxy service-ips { 10.96.0.10 . tcp . 80 comment "ns/web port= has-endpoints external=internal" : goto cluster-2, 10.96.0.11 . tcp . 80 comment "ns/np port= has-endpoints nodeport=30080 external=internal" : goto cluster-2, 192.0.2.7 . tcp . 80 comment "external-ip 10.96.0.11" : goto external-2, 10.96.0.12 . udp . 53 comment "ns/none port= external=internal" : goto no-endpoints }
 add element ip svcproxy endpoints { 10.96.0.10 . tcp . 80 . 0 : 10.244.0.10 . 8080, 10.96.0.10 . tcp . 80 . 1 : 10.244.0.11 . 8080, 10.96.0.11 . tcp . 80 . 0 : 10.244.0.10 . 8080, 10.96.0.11 . tcp . 80 . 1 : 10.244.0.11 . 8080, 192.0.2.7 . tcp . 80 . 0 : 10.244.0.10 . 8080, 192.0.2.7 . tcp . 80 . 1 : 10.244.0.11 . 8080 }
 add element ip svcproxy service-nodeports { tcp . 30080 : goto nodeport-2 }
 add element ip svcproxy nodeport-endpoints { tcp . 30080 . 0 : 10.244.0.10 . 8080, tcp . 30080 . 1 : 10.244.0.11 . 8080 }
@@ -139,8 +138,7 @@ table ip svcproxy {
 	}
 }
 # elements: one netlink batch
-add element ip svcproxy service-ips { 10.96.0.20 . tcp . 80 comment "ns/sticky" : goto svc-ns/sticky/tcp/, 10.96.0.21 . tcp . 80 comment "ns/local" : goto cluster-2 }
-add element ip svcproxy service-meta { 10.96.0.20 . tcp . 80 comment "port= affinity=600 has-endpoints external=internal", 10.96.0.21 . tcp . 80 comment "port= local has-endpoints nodeport=30090" }
+add element ip svcproxy service-ips { 10.96.0.20 . tcp . 80 comment "ns/sticky port= affinity=600 has-endpoints external=internal" : goto svc-ns/sticky/tcp/, 10.96.0.21 . tcp . 80 comment "ns/local port= local has-endpoints nodeport=30090" : goto cluster-2 }
 add element ip svcproxy endpoints { 10.96.0.20 . tcp . 80 . 0 : 10.244.0.10 . 8080, 10.96.0.21 . tcp . 80 . 0 : 10.244.0.10 . 8080, 10.96.0.21 . tcp . 80 . 1 : 10.244.0.11 . 8080 }
 add element ip svcproxy service-nodeports { tcp . 30090 : drop }
 add element ip svcproxy hairpin { 10.244.0.10 . 10.244.0.10, 10.244.0.11 . 10.244.0.11 }

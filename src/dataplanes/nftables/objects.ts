@@ -13,7 +13,8 @@
  *   endpoints          frontend IP . proto . port . slot -> backend . port (slot < n)
  *   nodeport-endpoints proto . nodePort . slot -> backend . port
  *   cluster-<n> etc.   [masquerade mark] dnat to <frontend> . numgen random mod n map @...
- *   service-meta       clusterIP . proto . port, comment: port name and policy bits
+ *   cluster element comment "namespace/name <port name and policy bits>"
+ *                      (the bits go to a service-meta element when that passes 127 characters)
  * ClientIP affinity ports go to their own svc-/ext- chains (per-endpoint
  * timeout sets, as kube-proxy) and still record their endpoints as slots.
  */
@@ -58,6 +59,9 @@ export interface PortObjects {
   /** endpoint addresses (for the hairpin set) */
   endpoints: string[];
 }
+
+/** nft takes element comments of up to 128 characters (NFTNL_UDATA_COMMENT_MAXLEN) */
+export const COMMENT_MAX = 127;
 
 const hex = (n: number) => `0x${n.toString(16)}`;
 export const sameBackends = (a: Backend[], b: Backend[]) =>
@@ -142,12 +146,13 @@ export function portObjects(s: ServicePortState, masq: MasqueradeOptions): PortO
   }
 
   const clusterKey: [string, Proto, number] = [s.clusterIP, proto, s.port];
-  elements.push({ set: SERVICE_IPS, key: clusterKey, verdict: internalVerdict, comment: `${s.namespace}/${s.name}` });
-  elements.push({
-    set: SERVICE_META,
-    key: clusterKey,
-    comment: metaComment({ ...s, externalSame }),
-  });
+  // "namespace/name <meta>" in one comment when it fits nft's limit, else the meta in service-meta
+  const who = `${s.namespace}/${s.name}`;
+  const meta = metaComment({ ...s, externalSame });
+  const both = `${who} ${meta}`;
+  const fits = both.length <= COMMENT_MAX;
+  elements.push({ set: SERVICE_IPS, key: clusterKey, verdict: internalVerdict, comment: fits ? both : who });
+  if (!fits) elements.push({ set: SERVICE_META, key: clusterKey, comment: meta });
   slots((i) => [s.clusterIP, proto, s.port, i], ENDPOINTS, s.internal);
   if (!externalSame) slots((i) => [s.clusterIP, proto, s.port, EXTERNAL_RECORD_SLOT + i], ENDPOINTS, s.external);
 

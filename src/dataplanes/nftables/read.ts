@@ -1,10 +1,11 @@
 /**
  * Kernel -> ServicePortState[]: parse libnftables' JSON listing of one
  * family's svcproxy table, using only what svcproxy writes there:
- *   service-meta  one element per port (key clusterIP . proto . port), comment:
- *                 port name and policy bits (metaComment)
- *   service-ips   cluster element comment "namespace/name"; external and
- *                 load-balancer IP elements name the port's cluster IP
+ *   service-ips   cluster element comment "namespace/name <meta>" (metaComment:
+ *                 port name and policy bits); external and load-balancer IP
+ *                 elements name the port's cluster IP
+ *   service-meta  the meta of a port whose comment would pass 127 characters
+ *                 (key clusterIP . proto . port)
  *   endpoints     slots 0.. under the cluster key: the internal endpoints, in
  *                 order; slots from EXTERNAL_RECORD_SLOT: the external ones
  *                 when they differ (metaComment says external=internal otherwise)
@@ -54,20 +55,28 @@ export function parseTable(json: string, family: Family): ServicePortState[] {
     return [];
   };
 
+  const ips = setOf(SERVICE_IPS) as Json[][];
+  for (const [raw] of ips) {
+    const [[ip, proto, port], comment] = keyOf(raw);
+    const text = String(comment ?? '');
+    const words = text.split(' ');
+    if (!text || words[0] === EXTERNAL_IP_COMMENT || words[0] === LB_IP_COMMENT) continue;
+    const c = portOf(String(ip), String(proto), Number(port));
+    const space = text.indexOf(' ');
+    c.name = space < 0 ? text : text.slice(0, space);
+    if (space >= 0) c.meta = text.slice(space + 1);
+  }
   for (const raw of setOf(SERVICE_META)) {
     const [[ip, proto, port], comment] = keyOf(raw);
-    portOf(String(ip), String(proto), Number(port)).meta = comment;
+    const c = ports.get(`${ip}|${proto}|${port}`);
+    if (c && c.meta === undefined) c.meta = comment;
   }
-  for (const [raw] of setOf(SERVICE_IPS) as Json[][]) {
+  for (const [raw] of ips) {
     const [[ip, proto, port], comment] = keyOf(raw);
-    const words = (comment ?? '').split(' ');
-    if (words[0] === EXTERNAL_IP_COMMENT || words[0] === LB_IP_COMMENT) {
-      const c = ports.get(`${words[1]}|${proto}|${port}`);
-      (words[0] === EXTERNAL_IP_COMMENT ? c?.externalIPs : c?.loadBalancerIPs)?.push(String(ip));
-    } else if (comment) {
-      const c = ports.get(`${ip}|${proto}|${port}`);
-      if (c) c.name = comment;
-    }
+    const words = String(comment ?? '').split(' ');
+    if (words[0] !== EXTERNAL_IP_COMMENT && words[0] !== LB_IP_COMMENT) continue;
+    const c = ports.get(`${words[1]}|${proto}|${port}`);
+    (words[0] === EXTERNAL_IP_COMMENT ? c?.externalIPs : c?.loadBalancerIPs)?.push(String(ip));
   }
   for (const [raw, data] of setOf(ENDPOINTS) as Json[][]) {
     const [[ip, proto, port, slot]] = keyOf(raw);
