@@ -19,7 +19,7 @@
  * timeout sets, as kube-proxy) and still record their endpoints as slots.
  */
 import type { Backend, ServicePortState } from '../../plan/types.js';
-import type { Elem, Proto, Verdict } from './encode.js';
+import type { Elem, Part, Proto, Verdict } from './encode.js';
 import {
   ENDPOINTS,
   EXTERNAL_IP_COMMENT,
@@ -106,72 +106,97 @@ function affinityRules(s: ServicePortState, fs: FamilySyntax, list: Backend[], f
   return rules;
 }
 
+const PROTO: Record<ServicePortState['protocol'], Proto> = { TCP: 'tcp', UDP: 'udp', SCTP: 'sctp' };
+const DROP: Verdict = { kind: 'drop' };
+const REJECT: Verdict = { kind: 'goto', chain: NO_ENDPOINTS };
+/** verdicts are immutable: one object per pick chain, shared by all ports (30k ports, few chains) */
+const gotoCache = new Map<string, Verdict>();
+const goto = (chain: string): Verdict => {
+  let v = gotoCache.get(chain);
+  if (!v) gotoCache.set(chain, (v = { kind: 'goto', chain }));
+  return v;
+};
+const NO_CHAINS: ReadonlyMap<string, string[]> = new Map();
+const NO_SETS: ReadonlyMap<string, string> = new Map();
+
+function pushSlots(out: Elem[], set: typeof ENDPOINTS | typeof NODEPORT_ENDPOINTS, head: Part[], base: number, list: Backend[]) {
+  for (let i = 0; i < list.length; i++) out.push({ set, key: [...head, base + i], value: [list[i]!.address, list[i]!.port] });
+}
+
 export function portObjects(s: ServicePortState, masq: MasqueradeOptions): PortObjects {
-  const fs = familySyntax(s.family);
-  const proto = s.protocol.toLowerCase() as Proto;
+  const proto = PROTO[s.protocol];
   const elements: Elem[] = [];
-  const picks = new Set<string>();
-  const chains = new Map<string, string[]>();
-  const sets = new Map<string, string>();
+  const picks: string[] = [];
   const externalSame = sameBackends(s.internal, s.external);
-  const hasExternal = s.nodePort !== null || s.externalIPs.length > 0 || s.loadBalancerIPs.length > 0;
-
-  const empty = (): Verdict => (s.hasEndpoints ? { kind: 'drop' } : { kind: 'goto', chain: NO_ENDPOINTS });
+  const affinity = s.affinitySeconds !== null;
   const pick = (kind: PickKind, list: Backend[]): Verdict => {
-    if (list.length === 0) return empty();
+    if (list.length === 0) return s.hasEndpoints ? DROP : REJECT;
     const chain = pickChain(kind, list.length);
-    picks.add(chain);
-    return { kind: 'goto', chain };
+    if (!picks.includes(chain)) picks.push(chain);
+    return goto(chain);
   };
-  const slots = (key: (i: number) => [string, ...(string | number)[]] | [Proto, number, number], set: typeof ENDPOINTS | typeof NODEPORT_ENDPOINTS, list: Backend[]) => {
-    for (let i = 0; i < list.length; i++) elements.push({ set, key: key(i), value: [list[i]!.address, list[i]!.port] });
-  };
+  const special = affinity ? affinityObjects(s, masq) : undefined;
+  const internalVerdict = special ? goto(svcChain(s)) : pick('cluster', s.internal);
+  const externalVerdict = (nodePort: boolean) =>
+    special ? goto(extChain(s)) : pick(nodePort ? (s.externalLocal ? 'nodeport-local' : 'nodeport') : s.externalLocal ? 'external-local' : 'external', s.external);
 
-  let internalVerdict: Verdict;
-  let externalVerdict: (local: boolean, nodePort: boolean) => Verdict;
-  if (s.affinitySeconds === null) {
-    internalVerdict = pick('cluster', s.internal);
-    externalVerdict = (local, np) => pick(np ? (local ? 'nodeport-local' : 'nodeport') : local ? 'external-local' : 'external', s.external);
-  } else {
-    const mark = markRule(masq);
-    const svcFirst = masq.masqueradeAll ? mark : cidrFor(masq, fs) ? `${fs.l3} saddr != ${cidrFor(masq, fs)} ${mark}` : '';
-    chains.set(svcChain(s), affinityRules(s, fs, s.internal, svcFirst).filter((r) => r !== ''));
-    if (hasExternal) chains.set(extChain(s), affinityRules(s, fs, s.external, s.externalLocal ? `fib saddr type local ${mark}` : mark));
-    for (const b of unionBackends(s.internal, s.external)) {
-      sets.set(affinitySet(s, b), `type ${fs.addrType}; flags dynamic,timeout; timeout ${s.affinitySeconds}s;`);
-      chains.set(epChain(s, b), [`update @${quote(affinitySet(s, b))} { ${fs.l3} saddr }`, `meta l4proto ${proto} dnat ${fs.l3} to ${addrPort(fs, b)}`]);
-    }
-    internalVerdict = { kind: 'goto', chain: svcChain(s) };
-    externalVerdict = () => ({ kind: 'goto', chain: extChain(s) });
-  }
-
-  const clusterKey: [string, Proto, number] = [s.clusterIP, proto, s.port];
+  const clusterKey: Part[] = [s.clusterIP, proto, s.port];
   // "namespace/name <meta>" in one comment when it fits nft's limit, else the meta in service-meta
   const who = `${s.namespace}/${s.name}`;
-  const meta = metaComment({ ...s, externalSame });
+  const meta = metaComment({
+    portName: s.portName,
+    affinitySeconds: s.affinitySeconds,
+    externalLocal: s.externalLocal,
+    hasEndpoints: s.hasEndpoints,
+    nodePort: s.nodePort,
+    externalSame,
+  });
   const both = `${who} ${meta}`;
   const fits = both.length <= COMMENT_MAX;
   elements.push({ set: SERVICE_IPS, key: clusterKey, verdict: internalVerdict, comment: fits ? both : who });
   if (!fits) elements.push({ set: SERVICE_META, key: clusterKey, comment: meta });
-  slots((i) => [s.clusterIP, proto, s.port, i], ENDPOINTS, s.internal);
-  if (!externalSame) slots((i) => [s.clusterIP, proto, s.port, EXTERNAL_RECORD_SLOT + i], ENDPOINTS, s.external);
+  pushSlots(elements, ENDPOINTS, clusterKey, 0, s.internal);
+  if (!externalSame) pushSlots(elements, ENDPOINTS, clusterKey, EXTERNAL_RECORD_SLOT, s.external);
 
-  const viaMaps = s.affinitySeconds === null; // affinity chains carry their endpoints as literals
-  for (const [ips, comment] of [
-    [s.externalIPs, EXTERNAL_IP_COMMENT],
-    [s.loadBalancerIPs, LB_IP_COMMENT],
-  ] as const) {
-    for (const ip of ips) {
-      elements.push({ set: SERVICE_IPS, key: [ip, proto, s.port], verdict: externalVerdict(s.externalLocal, false), comment: `${comment} ${s.clusterIP}` });
-      if (viaMaps) slots((i) => [ip, proto, s.port, i], ENDPOINTS, s.external);
-    }
+  // affinity chains carry their endpoints as literals: no external slots for them
+  for (const ip of s.externalIPs) {
+    elements.push({ set: SERVICE_IPS, key: [ip, proto, s.port], verdict: externalVerdict(false), comment: `${EXTERNAL_IP_COMMENT} ${s.clusterIP}` });
+    if (!affinity) pushSlots(elements, ENDPOINTS, [ip, proto, s.port], 0, s.external);
+  }
+  for (const ip of s.loadBalancerIPs) {
+    elements.push({ set: SERVICE_IPS, key: [ip, proto, s.port], verdict: externalVerdict(false), comment: `${LB_IP_COMMENT} ${s.clusterIP}` });
+    if (!affinity) pushSlots(elements, ENDPOINTS, [ip, proto, s.port], 0, s.external);
   }
   if (s.nodePort !== null) {
-    const np = s.nodePort;
-    elements.push({ set: SERVICE_NODEPORTS, key: [proto, np], verdict: externalVerdict(s.externalLocal, true) });
-    if (viaMaps) slots((i) => [proto, np, i], NODEPORT_ENDPOINTS, s.external);
+    elements.push({ set: SERVICE_NODEPORTS, key: [proto, s.nodePort], verdict: externalVerdict(true) });
+    if (!affinity) pushSlots(elements, NODEPORT_ENDPOINTS, [proto, s.nodePort], 0, s.external);
   }
-  return { elements, picks: [...picks], chains, sets, endpoints: endpointAddresses(s, externalSame) };
+  return {
+    elements,
+    picks,
+    chains: (special?.chains ?? NO_CHAINS) as Map<string, string[]>,
+    sets: (special?.sets ?? NO_SETS) as Map<string, string>,
+    endpoints: endpointAddresses(s, externalSame),
+  };
+}
+
+/** ClientIP affinity: the port's own svc-/ext- chains, an endpoint chain and a timeout set per endpoint. */
+function affinityObjects(s: ServicePortState, masq: MasqueradeOptions) {
+  const fs = familySyntax(s.family);
+  const proto = PROTO[s.protocol];
+  const chains = new Map<string, string[]>();
+  const sets = new Map<string, string>();
+  const hasExternal = s.nodePort !== null || s.externalIPs.length > 0 || s.loadBalancerIPs.length > 0;
+  const mark = markRule(masq);
+  const cidr = cidrFor(masq, fs);
+  const svcFirst = masq.masqueradeAll ? mark : cidr ? `${fs.l3} saddr != ${cidr} ${mark}` : '';
+  chains.set(svcChain(s), affinityRules(s, fs, s.internal, svcFirst).filter((r) => r !== ''));
+  if (hasExternal) chains.set(extChain(s), affinityRules(s, fs, s.external, s.externalLocal ? `fib saddr type local ${mark}` : mark));
+  for (const b of unionBackends(s.internal, s.external)) {
+    sets.set(affinitySet(s, b), `type ${fs.addrType}; flags dynamic,timeout; timeout ${s.affinitySeconds}s;`);
+    chains.set(epChain(s, b), [`update @${quote(affinitySet(s, b))} { ${fs.l3} saddr }`, `meta l4proto ${proto} dnat ${fs.l3} to ${addrPort(fs, b)}`]);
+  }
+  return { chains, sets };
 }
 
 /** distinct endpoint addresses of both lists (the common case: one list of distinct addresses) */
