@@ -4,7 +4,8 @@
 # Exits non-zero on any failure, including a guest that fails to boot.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cmd='CI=1 NO_COLOR=1 npx vitest run --project uml'
+mkdir -p .svcproxy-tmp
+cmd='CI=1 NO_COLOR=1 npx vitest run --project uml --reporter=default --reporter=json --outputFile.json=.svcproxy-tmp/uml-results.json'
 if [ -e /proc/net/ip_vs ]; then
   echo "[test-uml] host kernel has IPVS: running the uml project here"
   exec bash -c "$cmd"
