@@ -66,9 +66,14 @@ class Packer {
   }
   /** u8 length + latin1 bytes (names and comments are ASCII) */
   str(s: string) {
-    this.room(1 + s.length);
-    this.buf[this.len++] = s.length;
-    this.len += this.buf.write(s, this.len, 'latin1');
+    const n = s.length;
+    this.room(1 + n);
+    const b = this.buf;
+    let at = this.len;
+    b[at++] = n;
+    // names and comments are short ASCII: a loop beats a native Buffer.write call
+    for (let i = 0; i < n; i++) b[at++] = s.charCodeAt(i);
+    this.len = at;
   }
   /** reserve a u8 length byte, return its offset */
   mark(): number {
@@ -104,14 +109,24 @@ class Packer {
   }
   proto(p: Proto) {
     this.room(4);
-    this.buf.writeUInt32LE(0, this.len);
-    this.buf[this.len] = IPPROTO[p];
+    const b = this.buf;
+    b[this.len] = IPPROTO[p];
+    b[this.len + 1] = 0;
+    b[this.len + 2] = 0;
+    b[this.len + 3] = 0;
     this.len += 4;
   }
   slot(n: number) {
     this.room(4);
-    if (LITTLE) this.buf.writeUInt32LE(n >>> 0, this.len);
-    else this.buf.writeUInt32BE(n >>> 0, this.len);
+    const b = this.buf;
+    const at = this.len;
+    const v = n >>> 0;
+    if (LITTLE) {
+      b[at] = v & 0xff;
+      b[at + 1] = (v >>> 8) & 0xff;
+      b[at + 2] = (v >>> 16) & 0xff;
+      b[at + 3] = v >>> 24;
+    } else b.writeUInt32BE(v, at);
     this.len += 4;
   }
   append(b: Uint8Array) {
@@ -219,9 +234,24 @@ export function packOps(ops: ElementOp[]): Uint8Array {
 }
 
 function writeElem(p: Packer, verb: Verb, e: Elem): void {
-  const schema = SCHEMA[e.set];
   const k = p.mark();
-  for (let i = 0; i < schema.length; i++) writePart(p, schema[i]!, e.key[i]!);
+  const key = e.key;
+  switch (e.set) {
+    case ENDPOINTS: // addr . proto . port . slot
+      p.addr(key[0] as string);
+      p.proto(key[1] as Proto);
+      p.port(key[2] as number);
+      p.slot(key[3] as number);
+      break;
+    case HAIRPIN:
+      p.addr(key[0] as string);
+      p.addr(key[1] as string);
+      break;
+    default: {
+      const schema = SCHEMA[e.set];
+      for (let i = 0; i < schema.length; i++) writePart(p, schema[i]!, key[i]!);
+    }
+  }
   p.buf[k] = p.len - k - 1;
   if (verb === 'delete' || (e.verdict === undefined && e.value === undefined)) p.u8(0);
   else if (e.value !== undefined) {

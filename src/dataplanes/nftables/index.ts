@@ -73,7 +73,7 @@ interface Prepared {
 }
 
 /** shared pick chains are built for 1..max(this, most endpoints of any port) endpoints */
-const PRECREATED_PICKS = 32;
+const PRECREATED_PICKS = 16;
 const PICK_KINDS: PickKind[] = ['cluster', 'external', 'external-local', 'nodeport', 'nodeport-local'];
 
 const SET_NAMES: SetName[] = [SERVICE_IPS, SERVICE_NODEPORTS, ENDPOINTS, NODEPORT_ENDPOINTS, SERVICE_META, HAIRPIN];
@@ -165,7 +165,9 @@ export class NftablesDataplane implements Dataplane {
   }
 
   async apply(plan: Plan): Promise<ApplyStats> {
+    const tp = performance.now();
     const present = this.memory === undefined ? await this.present() : undefined;
+    const tq = performance.now();
     const p = this.prepare(plan, present, true);
     const t0 = performance.now();
     if (p.pre) await this.run(p.pre);
@@ -192,7 +194,7 @@ export class NftablesDataplane implements Dataplane {
     const t3 = performance.now();
     p.commit();
     const ms = (x: number) => Math.round(x * 100) / 100;
-    const detail = { ...p.stats.detail, textMs: ms(t1 - t0 + t3 - t2), batchMs: ms(t2 - t1) };
+    const detail = { ...p.stats.detail, listMs: ms(tq - tp), prepareMs: ms(t0 - tq), textMs: ms(t1 - t0 + t3 - t2), batchMs: ms(t2 - t1) };
     return { ...p.stats, detail, kernelMs: t3 - t0 };
   }
 

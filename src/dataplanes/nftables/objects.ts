@@ -120,7 +120,10 @@ const NO_CHAINS: ReadonlyMap<string, string[]> = new Map();
 const NO_SETS: ReadonlyMap<string, string> = new Map();
 
 function pushSlots(out: Elem[], set: typeof ENDPOINTS | typeof NODEPORT_ENDPOINTS, head: Part[], base: number, list: Backend[]) {
-  for (let i = 0; i < list.length; i++) out.push({ set, key: [...head, base + i], value: [list[i]!.address, list[i]!.port] });
+  for (let i = 0; i < list.length; i++) {
+    const key = head.length === 3 ? [head[0]!, head[1]!, head[2]!, base + i] : [head[0]!, head[1]!, base + i];
+    out.push({ set, key, value: [list[i]!.address, list[i]!.port] });
+  }
 }
 
 export function portObjects(s: ServicePortState, masq: MasqueradeOptions): PortObjects {
