@@ -9,7 +9,7 @@
 import { SvcproxyError } from '../errors.js';
 import type { Dataplane, DataplaneOptions } from '../dataplanes/types.js';
 import { diff, type Family, type ServicePortState } from '../plan/index.js';
-import { installKeeper, isNatMode, removeKeeper } from './keeper.js';
+import { holdsConntrack, installKeeper, isNatMode, removeKeeper } from './keeper.js';
 
 export interface SwitchResult {
   from: Dataplane['mode'];
@@ -60,9 +60,9 @@ export async function handOver(h: HandOver): Promise<SwitchResult> {
   const drain = t(s);
 
   s = performance.now();
-  // Leaving NAT for connect-time translation: keep conntrack + NAT alive for the old connections.
-  if (isNatMode(from.mode) && !isNatMode(to.mode)) await installKeeper(h.opts);
+  // The old mode's flows live on in conntrack: keep it (and the nat hooks) alive if the target will not.
+  if (isNatMode(from.mode) && !holdsConntrack(to.mode)) await installKeeper(h.opts);
   await from.cleanup();
-  if (isNatMode(to.mode)) await removeKeeper(h.opts);
+  if (holdsConntrack(to.mode)) await removeKeeper(h.opts);
   return { from: from.mode, to: to.mode, desired, timings: { program, verify, drain, remove: t(s) } };
 }

@@ -253,6 +253,24 @@ export class IpvsDataplane implements Dataplane {
     r.vips = [...want];
   }
 
+  /**
+   * Before a mode switch removes IPVS: wait until no IPVS connection is
+   * active (new connections already go to the next mode, whose DNAT runs
+   * before IPVS sees the packet), at most timeoutMs. Connections still
+   * active then are cut when the virtual servers go.
+   */
+  async drain(o: { timeoutMs: number }): Promise<void> {
+    const r = (this.record = loadRecord(this.netns));
+    const present = new Set((await this.ipvs.services()).map((v) => vsKey(v)));
+    const specs = r.states.flatMap((st) => this.servers(st).map((v) => v.spec)).filter((v) => present.has(vsKey(v)));
+    const deadline = performance.now() + o.timeoutMs;
+    while (specs.length > 0 && performance.now() < deadline) {
+      const active = (await this.ipvs.dests(specs)).flat().reduce((n, d) => n + (d?.activeConns ?? 0), 0);
+      if (active === 0) return;
+      await new Promise((res) => setTimeout(res, 200));
+    }
+  }
+
   async cleanup(): Promise<void> {
     return withMode(this.mode, this.doCleanup());
   }
