@@ -4,36 +4,24 @@
  * go to a private bpffs. Connect-time LB does no NAT: no masquerade, and the
  * client address is always kept.
  */
-import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { pinPaths } from '../../src/dataplanes/bpf/paths.js';
 import { mountPrivateBpffs, TestCgroup } from '../../src/sandbox/cgroup.js';
 import { sh } from '../../src/sandbox/shell.js';
 import { realTarget, type Inspector } from '../conformance/real.js';
 import { describeConformance } from '../conformance/suite.js';
+import { attachForeignConnect4, cgroupProgramIds, type ForeignProgram } from '../support/foreign-bpf.js';
 
-let foreignPin = '';
-const FOREIGN = `#include <linux/bpf.h>
-#include <bpf/bpf_helpers.h>
-char LICENSE[] SEC("license") = "GPL";
-SEC("cgroup/connect4") int foreign_connect4(struct bpf_sock_addr *ctx) { return 1; }
-`;
+let foreign: ForeignProgram;
 
 const bpfInspector = (bpffs: string): Inspector => ({
   async placeForeign(_t, ctx) {
     // a foreign connect4 program (clang + bpftool) attached to the test cgroup
-    const src = `${bpffs}.foreign.bpf.c`;
-    writeFileSync(src, FOREIGN);
-    await sh(['clang-14', '-O2', '-g', '-target', 'bpf', '-I/usr/include/x86_64-linux-gnu', '-c', src, '-o', `${src}.o`]);
-    foreignPin = `${bpffs}/foreign_connect4`;
-    await sh(['bpftool', 'prog', 'load', `${src}.o`, foreignPin, 'type', 'cgroup/connect4']);
-    rmSync(src);
-    rmSync(`${src}.o`);
-    await sh(['bpftool', 'cgroup', 'attach', ctx.cgroup!, 'connect4', 'pinned', foreignPin, 'multi']);
+    foreign = await attachForeignConnect4(bpffs, ctx.cgroup!);
   },
   async foreignIntact(_t, ctx) {
-    const progs = JSON.parse(await sh(['bpftool', '-j', 'cgroup', 'show', ctx.cgroup!])) as { id: number }[];
-    const pinned = JSON.parse(await sh(['bpftool', '-j', 'prog', 'show', 'pinned', foreignPin])) as { id: number };
-    return progs.some((p) => p.id === pinned.id);
+    const id = await foreign.id();
+    return (await cgroupProgramIds(ctx.cgroup!)).some((p) => p.id === id);
   },
   async ownedLeft(_t, ctx) {
     const left: string[] = [];
@@ -43,9 +31,8 @@ const bpfInspector = (bpffs: string): Inspector => ({
     } catch {
       /* gone: good */
     }
-    const pinned = JSON.parse(await sh(['bpftool', '-j', 'prog', 'show', 'pinned', foreignPin])) as { id: number };
-    const progs = JSON.parse(await sh(['bpftool', '-j', 'cgroup', 'show', ctx.cgroup!])) as { id: number; name: string }[];
-    left.push(...progs.filter((p) => p.id !== pinned.id).map((p) => `program ${p.name} on ${ctx.cgroup}`));
+    const id = await foreign.id();
+    left.push(...(await cgroupProgramIds(ctx.cgroup!)).filter((p) => p.id !== id).map((p) => `program ${p.name} on ${ctx.cgroup}`));
     return left;
   },
   async snapshot(_t, ctx) {

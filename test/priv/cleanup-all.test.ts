@@ -5,29 +5,23 @@
  * placed beforehand all survive.
  */
 import { execFile } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { open } from '../../src/api/proxy.js';
 import type { Mode } from '../../src/dataplanes/types.js';
 import { parseServices } from '../../src/model/load.js';
 import { mountPrivateBpffs, TestCgroup } from '../../src/sandbox/cgroup.js';
-import { sh } from '../../src/sandbox/shell.js';
+import { attachForeignConnect4, cgroupProgramIds, type ForeignProgram } from '../support/foreign-bpf.js';
 import { Topology } from '../../src/sandbox/topology.js';
 
 const run = promisify(execFile);
 const bin = new URL('../../bin/svcproxy.js', import.meta.url).pathname;
-const FOREIGN_BPF = `#include <linux/bpf.h>
-#include <bpf/bpf_helpers.h>
-char LICENSE[] SEC("license") = "GPL";
-SEC("cgroup/connect4") int foreign_connect4(struct bpf_sock_addr *ctx) { return 1; }
-`;
 
 describe('cleanup of every mode', () => {
   let t: Topology;
   let cg: TestCgroup;
   let bpffs: Awaited<ReturnType<typeof mountPrivateBpffs>>;
-  let foreignPin: string;
+  let foreign: ForeignProgram;
 
   beforeAll(async () => {
     t = await Topology.create({ backends: 1, servers: false });
@@ -36,14 +30,7 @@ describe('cleanup of every mode', () => {
     await t.exec(t.node, ['iptables', '-t', 'nat', '-N', 'FOREIGN-KEEP']);
     await t.exec(t.node, ['iptables', '-t', 'nat', '-A', 'PREROUTING', '-j', 'FOREIGN-KEEP']);
     await t.exec(t.node, ['nft', 'add table inet foreign; add chain inet foreign keep { type filter hook input priority 0; }; add rule inet foreign keep tcp dport 9999 accept']);
-    const src = `${bpffs.path}.foreign.bpf.c`;
-    writeFileSync(src, FOREIGN_BPF);
-    await sh(['clang-14', '-O2', '-target', 'bpf', '-I/usr/include/x86_64-linux-gnu', '-c', src, '-o', `${src}.o`]);
-    foreignPin = `${bpffs.path}/foreign_connect4`;
-    await sh(['bpftool', 'prog', 'load', `${src}.o`, foreignPin, 'type', 'cgroup/connect4']);
-    rmSync(src);
-    rmSync(`${src}.o`);
-    await sh(['bpftool', 'cgroup', 'attach', cg.path, 'connect4', 'pinned', foreignPin, 'multi']);
+    foreign = await attachForeignConnect4(bpffs.path, cg.path);
   });
   afterAll(async () => {
     await t?.destroy();
@@ -71,9 +58,7 @@ describe('cleanup of every mode', () => {
     expect(nft).not.toContain('svcproxy');
     expect(nft).toContain('table inet foreign');
     expect(nft).toContain('tcp dport 9999 accept');
-    const progs = JSON.parse(await sh(['bpftool', '-j', 'cgroup', 'show', cg.path])) as { id: number; name: string }[];
-    const foreign = JSON.parse(await sh(['bpftool', '-j', 'prog', 'show', 'pinned', foreignPin])) as { id: number };
-    expect(progs.map((p) => p.id)).toEqual([foreign.id]);
+    expect((await cgroupProgramIds(cg.path)).map((p) => p.id)).toEqual([await foreign.id()]);
     for (const mode of ['iptables', 'nftables', 'bpf'] as Mode[]) {
       const p = await open({ mode, ...opts });
       expect(await p.read(), mode).toEqual([]);
