@@ -44,4 +44,5 @@ fi
 make -s -C bpf
 [ -f tools/Makefile ] && make -s -C tools
 npx tsc -p tsconfig.json
+npx tsc -p tsconfig.test.json   # tests and benches type-check too
 echo "setup: ready"

@@ -82,7 +82,7 @@ export function describeConformance(name: string, makeTarget: () => Promise<Targ
 
     it('rejects at once (no hang) when a service has no endpoints', async () => {
       await t.proxy.apply(S.webSet(t));
-      const targets = [{ host: S.VIP_EMPTY, port: 80, proto: 'TCP' as const }];
+      const targets: { host: string; port: number; proto: 'TCP' | 'UDP' }[] = [{ host: S.VIP_EMPTY, port: 80, proto: 'TCP' }];
       if (f.udp) targets.push({ host: S.VIP_EMPTY, port: 80, proto: 'UDP' as const });
       // A hang would show as ETIMEDOUT after 3 s; a reject is ECONNREFUSED.
       const a = await t.connect(targets, 3, 3000);
