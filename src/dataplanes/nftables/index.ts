@@ -10,6 +10,7 @@
  */
 import { release } from 'node:os';
 import { SvcproxyError, withMode } from '../../errors.js';
+import { flushStaleUdp } from '../conntrack.js';
 import { nftAddon, type NftHandle } from '../../native/nft.js';
 import type { Family, Plan, ServicePortState } from '../../plan/types.js';
 import type { ApplyStats, Capability, Dataplane, DataplaneOptions } from '../types.js';
@@ -193,8 +194,17 @@ export class NftablesDataplane implements Dataplane {
     }
     const t3 = performance.now();
     p.commit();
+    // UDP flows NATed to a removed endpoint would keep going there (kube-proxy's conntrack cleanup)
+    const conntrackFlushes = await flushStaleUdp(this.opts.netns ?? '', plan.changes);
     const ms = (x: number) => Math.round(x * 100) / 100;
-    const detail = { ...p.stats.detail, listMs: ms(tq - tp), prepareMs: ms(t0 - tq), textMs: ms(t1 - t0 + t3 - t2), batchMs: ms(t2 - t1) };
+    const detail = {
+      ...p.stats.detail,
+      conntrackFlushes,
+      listMs: ms(tq - tp),
+      prepareMs: ms(t0 - tq),
+      textMs: ms(t1 - t0 + t3 - t2),
+      batchMs: ms(t2 - t1),
+    };
     return { ...p.stats, detail, kernelMs: t3 - t0 };
   }
 
