@@ -41,6 +41,8 @@ export class IpvsDataplane implements Dataplane {
   private iptables?: IptablesBackend;
   private record?: IpvsRecord;
   private ready = false;
+  /** VIPs and masquerade rules checked against the desired state in this process */
+  private reconciled = false;
 
   constructor(private readonly opts: IpvsDataplaneOptions) {
     this.netns = opts.netns ?? '';
@@ -179,13 +181,22 @@ export class IpvsDataplane implements Dataplane {
       for (const v of before.values()) dels.push({ cmd: IPVS_CMD.DEL_SERVICE, service: v.spec });
     }
     const draining = await this.destOps(kept, r.draining, ops);
+    const frontendsMoved = added.length + removed.length > 0 || changed.some((c) => c.what.some((w) => w !== 'endpoints'));
+    if (frontendsMoved) {
+      // Intent first: a process killed mid-batch leaves only services the record names, so a
+      // restart reads them back (and finishes or removes them) instead of failing on EEXIST.
+      const union = new Map(r.states.map((x) => [x.key, x]));
+      for (const x of plan.desired) union.set(x.key, { ...x, internal: [], external: [] });
+      saveRecord(this.netns, { ...r, states: [...union.values()] });
+    }
     await this.ipvs.apply(dels, { tolerate: ESRCH_OK });
     await this.ipvs.apply(ops);
     const kernelMs = performance.now() - t0;
 
-    const frontendsMoved = added.length + removed.length > 0 || changed.some((c) => c.what.some((w) => w !== 'endpoints'));
     let masqRules = 0;
-    if (frontendsMoved || r.states.length === 0) {
+    // VIPs and masquerade are reconciled on the first apply of a process too (after a crash).
+    if (frontendsMoved || r.states.length === 0 || !this.reconciled) {
+      this.reconciled = true;
       await this.syncVIPs(plan);
       masqRules = await syncMasq(await this.ipt(), plan.desired, { ...this.opts, nodeIPs: r.nodeIPs });
       // Endpoints are read back from the kernel, so the record keeps no copies of them.
