@@ -91,14 +91,14 @@ export interface Comparison {
   rows: string[][];
 }
 
-/** Aspect x mode, like the reading's iptables-vs-IPVS tables, at the largest size every mode reached. */
+/** Aspect x mode, like the reading's iptables-vs-IPVS tables, at the largest size measured. */
 export function comparison(results: LabResults): Comparison | undefined {
   const measured: { run: KernelRun; m: ModeResult }[] = [];
   for (const run of results.runs) for (const m of run.modes) if (m.points.length > 0) measured.push({ run, m });
   if (measured.length === 0) return undefined;
   const endpoints = results.options.endpoints[results.options.endpoints.length - 1]!;
-  const common = results.options.services.filter((n) => measured.every(({ m }) => m.points.some((p) => p.services === n && p.endpoints === endpoints)));
-  const services = common.length > 0 ? common[common.length - 1]! : Math.max(...measured.flatMap(({ m }) => m.points.map((p) => p.services)));
+  // The largest size measured; a mode that stopped short shows its largest (the first row says which).
+  const services = Math.max(...measured.flatMap(({ m }) => m.points.filter((p) => p.endpoints === endpoints).map((p) => p.services)));
   const at = (m: ModeResult) =>
     m.points.find((p) => p.services === services && p.endpoints === endpoints) ??
     m.points.filter((p) => p.endpoints === endpoints).at(-1) ??
