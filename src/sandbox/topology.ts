@@ -12,7 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../native/binding.js';
 import { sh, shSync } from './shell.js';
@@ -98,9 +98,11 @@ export class Topology {
   }
 
   static async create(opts: TopologyOptions = {}): Promise<Topology> {
+    await sweepStale();
     const t = new Topology(randomBytes(3).toString('hex'));
     installExitHook();
     live.add(t);
+    t.register();
     try {
       await t.build(opts);
     } catch (e) {
@@ -183,6 +185,13 @@ export class Topology {
     });
   }
 
+  /** Note this sandbox (owner PID) so a later run can remove it if this process is killed. */
+  private register(): void {
+    mkdirSync(REGISTRY, { recursive: true });
+    const pids = this.procs.flatMap((p) => (p.pid ? [p.pid] : []));
+    writeFileSync(join(REGISTRY, this.id), JSON.stringify({ pid: process.pid, prefix: `svp-${this.id}-`, pids }));
+  }
+
   /** Start a long-running process inside a namespace; destroy() ends it. */
   spawnIn(netns: string, argv: string[], cgroup?: string, stdin: 'ignore' | 'pipe' = 'ignore'): ChildProcess {
     const cmd = ['ip', 'netns', 'exec', netns, ...argv];
@@ -190,6 +199,7 @@ export class Topology {
     const full = cgroup ? ['sh', '-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup, ...cmd] : cmd;
     const child = spawn(full[0]!, full.slice(1), { stdio: [stdin, 'pipe', 'pipe'] });
     this.procs.push(child);
+    if (!this.destroyed) this.register();
     return child;
   }
 
@@ -253,12 +263,50 @@ export class Topology {
     for (const p of this.procs) if (p.exitCode === null && p.pid) p.kill('SIGKILL');
     await Promise.all(this.procs.map((p) => (p.exitCode === null && p.signalCode === null ? new Promise((r) => p.once('exit', r)) : null)));
     for (const ns of this.namespaces) await sh(['ip', 'netns', 'del', ns]).catch(() => {});
+    rmSync(join(REGISTRY, this.id), { force: true });
   }
 
   /** Synchronous last-resort cleanup (process exit). */
   destroySync(): void {
     for (const p of this.procs) if (p.exitCode === null && p.pid) p.kill('SIGKILL');
     for (const ns of this.namespaces) shSync(['ip', 'netns', 'del', ns]);
+    rmSync(join(REGISTRY, this.id), { force: true });
+  }
+}
+
+/** Where live sandboxes are noted (a tmpfs: gone at reboot, like the namespaces). */
+const REGISTRY = '/run/svcproxy/sandboxes';
+
+/**
+ * Remove the namespaces of sandboxes whose creating process is gone (killed
+ * before it could clean up). Only sandboxes this code created are noted.
+ */
+async function sweepStale(): Promise<void> {
+  let ids: string[] = [];
+  try {
+    ids = readdirSync(REGISTRY);
+  } catch {
+    return;
+  }
+  const all = (await sh(['ip', 'netns', 'list'])).split('\n').map((l) => l.split(' ')[0]!).filter(Boolean);
+  for (const id of ids) {
+    let note: { pid: number; prefix: string; pids?: number[] };
+    try {
+      note = JSON.parse(readFileSync(join(REGISTRY, id), 'utf8')) as typeof note;
+    } catch {
+      continue;
+    }
+    if (existsSync(`/proc/${note.pid}`)) continue;
+    // Its servers and clients, if still running (checked by command line: a PID may be reused).
+    for (const pid of note.pids ?? []) {
+      try {
+        if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(join(packageRoot, 'dist', 'sandbox', 'programs'))) process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    for (const ns of all.filter((n) => n.startsWith(note.prefix))) await sh(['ip', 'netns', 'del', ns]).catch(() => {});
+    rmSync(join(REGISTRY, id), { force: true });
   }
 }
 
@@ -274,6 +322,13 @@ function installExitHook(): void {
   process.on('exit', () => {
     for (const t of live) t.destroySync();
   });
+  // A test runner ends its workers with SIGTERM, which skips 'exit' handlers: clean up, then die as asked.
+  for (const sig of ['SIGTERM', 'SIGHUP'] as const) {
+    process.once(sig, () => {
+      for (const t of live) t.destroySync();
+      process.kill(process.pid, sig);
+    });
+  }
 }
 
 /** Remove every live topology now (for SIGINT handlers of the CLI and lab). */
