@@ -1,4 +1,9 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Command } from 'commander';
+import { vi } from 'vitest';
+import { fixture } from './lab.fixture.js';
 import { describe, expect, it } from 'vitest';
 import { parseCountList, parseModes, parseNumber, registerLab } from '../../src/cli/commands/lab.js';
 import { guestCommand } from '../../src/lab/uml.js';
@@ -39,5 +44,23 @@ describe('svcproxy lab options', () => {
     expect(cmd).toContain(`'--services' '1,30000'`);
     expect(cmd).toContain(`'--json-out' '/var/tmp/x/uml.json'`);
     expect(cmd).toContain(`'--no-uml'`);
+  });
+
+  it('renders the reports again from a results.json, measuring nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'svp-lab-cli-'));
+    try {
+      writeFileSync(join(dir, 'in.json'), JSON.stringify(fixture()));
+      const program = new Command().exitOverride();
+      registerLab(program);
+      const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+      await program.parseAsync(['node', 'svcproxy', 'lab', '--report-from', join(dir, 'in.json'), '--out', join(dir, 'out'), '--markdown', join(dir, 'B.md')]);
+      log.mockRestore();
+      expect(readFileSync(join(dir, 'out', 'report.html'), 'utf8')).toContain('<svg ');
+      expect(readFileSync(join(dir, 'B.md'), 'utf8')).toContain('## Targets from the mode issues');
+      writeFileSync(join(dir, 'bad.json'), '{"schema":"other"}');
+      await expect(program.parseAsync(['node', 'svcproxy', 'lab', '--report-from', join(dir, 'bad.json')])).rejects.toThrow(/^--report-from: .* is not a svcproxy lab results.json/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

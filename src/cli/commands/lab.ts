@@ -1,5 +1,5 @@
 /** lab: measure the modes side by side in a closed sandbox, with a report. */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
@@ -7,7 +7,9 @@ import { MODES, type Mode } from '../../dataplanes/types.js';
 import { invalidField } from '../../errors.js';
 import { consoleReport } from '../../lab/table.js';
 import { renderMarkdown } from '../../lab/markdown.js';
+import { writeReport } from '../../lab/report.js';
 import { runLab } from '../../lab/run.js';
+import type { LabResults } from '../../lab/types.js';
 import { MAX_SERVICES } from '../../lab/services.js';
 
 interface LabFlags {
@@ -25,6 +27,7 @@ interface LabFlags {
   out: string;
   jsonOut?: string;
   markdown?: string;
+  reportFrom?: string;
   progress: boolean;
   uml: boolean;
 }
@@ -53,6 +56,25 @@ export function parseModes(text: string): Mode[] {
   return [...new Set(modes)] as Mode[];
 }
 
+function readResults(file: string): LabResults {
+  let r: LabResults;
+  try {
+    r = JSON.parse(readFileSync(file, 'utf8')) as LabResults;
+  } catch (e) {
+    throw invalidField('--report-from', `cannot read ${file}: ${(e as Error).message}`);
+  }
+  if (r.schema !== 'svcproxy-lab/1') throw invalidField('--report-from', `${file} is not a svcproxy lab results.json (schema ${JSON.stringify(r.schema)})`);
+  return r;
+}
+
+function rerender(flags: LabFlags): void {
+  const results = readResults(flags.reportFrom!);
+  writeReport(results, flags.out);
+  console.log(consoleReport(results));
+  if (flags.markdown) writeFileSync(flags.markdown, renderMarkdown(results));
+  console.log(`\nreport: ${join(flags.out, 'report.html')}`);
+}
+
 export function registerLab(program: Command): void {
   program
     .command('lab')
@@ -71,9 +93,11 @@ export function registerLab(program: Command): void {
     .option('--out <dir>', 'directory for results.json and report.html', 'lab-out')
     .option('--json-out <file>', 'also write the raw results here (used inside User-Mode Linux)')
     .option('--markdown <file>', 'also write a BENCHMARKS.md-style summary here')
+    .option('--report-from <file>', 'measure nothing: render the reports again from a results.json')
     .option('--no-progress', 'no progress bar')
     .option('--no-uml', 'do not boot User-Mode Linux for IPVS when the host lacks it')
     .action(async (flags: LabFlags) => {
+      if (flags.reportFrom) return rerender(flags);
       const options = {
         services: parseCountList('--services', flags.services, 1, MAX_SERVICES),
         endpoints: parseCountList('--endpoints', flags.endpoints, 1, 200),
