@@ -16,6 +16,9 @@ import { recommend } from './choose.js';
 import { removeKeeper } from './keeper.js';
 import { handOver, type SwitchResult } from './switch.js';
 
+/** service-port lines in ApplyResult.summary before "... and N more" (a 30k sync is not a 30k-line string) */
+const SUMMARY_LIMIT = 200;
+
 export interface OpenOptions extends DataplaneOptions {
   /** a mode, or 'auto' for the best usable one (see choose.ts) */
   mode: Mode | 'auto';
@@ -30,8 +33,8 @@ export interface ApplyResult {
   plan: Plan;
   /** the change set as text */
   summary: string;
-  /** the mode's own rendering (rules), for --dry-run */
-  rules: string;
+  /** the mode's own rendering (rules), for --dry-run; computed on first read (it can be megabytes) */
+  readonly rules: string;
   /** undefined for a dry run */
   stats?: ApplyStats;
 }
@@ -87,7 +90,15 @@ export class Proxy {
 
   async apply(set: ServiceSet, options: ApplyOptions = {}): Promise<ApplyResult> {
     const plan = await this.plan(set);
-    const result: ApplyResult = { plan, summary: renderChangeSet(plan.changes), rules: this.current.render(plan) };
+    const dataplane = this.current;
+    let rules: string | undefined;
+    const result: ApplyResult = {
+      plan,
+      summary: renderChangeSet(plan.changes, SUMMARY_LIMIT),
+      get rules() {
+        return (rules ??= dataplane.render(plan));
+      },
+    };
     if (options.dryRun) return result;
     try {
       result.stats = await this.current.apply(plan);

@@ -18,16 +18,18 @@ export function diff(desired: ServicePortState[], actual: ServicePortState[]): C
   return changes;
 }
 
-const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+const sameBackends = (a: ServicePortState['internal'], b: ServicePortState['internal']) =>
+  a === b || (a.length === b.length && a.every((x, i) => x.address === b[i]!.address && x.port === b[i]!.port));
+const sameList = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
 /** The aspects of a service port that differ, in words for the change text. */
 export function differences(a: ServicePortState, b: ServicePortState): PortChange['what'] {
   const what: string[] = [];
   if (a.clusterIP !== b.clusterIP || a.port !== b.port) what.push('cluster IP/port');
   if (a.nodePort !== b.nodePort) what.push('node port');
-  if (!same(a.externalIPs, b.externalIPs) || !same(a.loadBalancerIPs, b.loadBalancerIPs)) what.push('external IPs');
+  if (!sameList(a.externalIPs, b.externalIPs) || !sameList(a.loadBalancerIPs, b.loadBalancerIPs)) what.push('external IPs');
   if (a.affinitySeconds !== b.affinitySeconds) what.push('affinity');
   if (a.externalLocal !== b.externalLocal) what.push('traffic policy');
-  if (!same(a.internal, b.internal) || !same(a.external, b.external) || a.hasEndpoints !== b.hasEndpoints) what.push('endpoints');
+  if (!sameBackends(a.internal, b.internal) || !sameBackends(a.external, b.external) || a.hasEndpoints !== b.hasEndpoints) what.push('endpoints');
   return what;
 }

@@ -9,7 +9,7 @@
  * - internal traffic uses local endpoints when internalTrafficPolicy is Local,
  *   external traffic when externalTrafficPolicy is Local.
  */
-import { isIP } from 'node:net';
+import { isIP as netIsIP } from 'node:net';
 import type { Endpoint, Service } from '../model/types.js';
 import type { Backend, Family, ServicePortState } from './types.js';
 
@@ -19,6 +19,10 @@ export interface FlattenOptions {
   /** IP families the dataplane programs */
   families: Family[];
 }
+
+/** isIP with a fast path for dotted quads (validated on input already; this runs per endpoint). */
+const DOTTED = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
+const isIP = (ip: string) => (DOTTED.test(ip) ? 4 : netIsIP(ip));
 
 export function flatten(services: Service[], opts: FlattenOptions): ServicePortState[] {
   const out: ServicePortState[] = [];
@@ -31,13 +35,15 @@ export function flatten(services: Service[], opts: FlattenOptions): ServicePortS
       for (const port of svc.ports) {
         const withPort = endpoints.filter((e) => e.ports[port.name] !== undefined);
         const cluster = usable(withPort);
-        const local = usable(withPort.filter((e) => isLocal(e, opts.nodeName)));
         const externalLocal = svc.externalTrafficPolicy === 'Local' && (svc.type !== 'ClusterIP' || svc.externalIPs.length > 0);
         const internalLocal = svc.internalTrafficPolicy === 'Local';
+        // Local endpoints matter only under a Local policy.
+        const local = internalLocal || externalLocal ? usable(withPort.filter((e) => isLocal(e, opts.nodeName))) : cluster;
         const externalIPs = svc.externalIPs.filter(sameFamily).sort();
         const loadBalancerIPs = svc.loadBalancerIPs.filter(sameFamily).sort();
         const externalFrontends = port.nodePort !== undefined || externalIPs.length + loadBalancerIPs.length > 0;
         const backends = (list: Endpoint[]) => sortBackends(list.map((e) => ({ address: e.address, port: e.ports[port.name]! })));
+        const internal = backends(internalLocal ? local : cluster);
         out.push({
           key: `${svc.namespace}/${svc.name}:${port.name}/${port.protocol}@${family}`,
           namespace: svc.namespace,
@@ -52,9 +58,9 @@ export function flatten(services: Service[], opts: FlattenOptions): ServicePortS
           loadBalancerIPs,
           affinitySeconds: svc.sessionAffinity === 'ClientIP' ? svc.sessionAffinityTimeoutSeconds : null,
           externalLocal,
-          internal: backends(internalLocal ? local : cluster),
+          internal,
           // Without node ports or external IPs nothing receives external traffic.
-          external: externalFrontends ? backends(externalLocal ? local : cluster) : [],
+          external: !externalFrontends ? [] : externalLocal === internalLocal ? internal : backends(externalLocal ? local : cluster),
           hasEndpoints: cluster.length > 0,
         });
       }
@@ -71,21 +77,31 @@ function usable(list: Endpoint[]): Endpoint[] {
 const isLocal = (e: Endpoint, node?: string) => e.nodeName === undefined || e.nodeName === node;
 
 export function sortBackends(list: Backend[]): Backend[] {
-  const seen = new Set<string>();
-  return list
-    .filter((b) => {
-      const k = `${b.address}:${b.port}`;
-      if (seen.has(k)) return false;
-      seen.add(k);
-      return true;
-    })
-    .sort((a, b) => compareAddr(a.address, b.address) || a.port - b.port);
+  if (list.length < 2) return list;
+  const keyed = list.map((b) => ({ b, k: ipv4Number(b.address) }));
+  keyed.sort((x, y) => x.k - y.k || (x.k === -1 && x.b.address !== y.b.address ? (x.b.address < y.b.address ? -1 : 1) : 0) || x.b.port - y.b.port);
+  const out: Backend[] = [keyed[0]!.b];
+  for (let i = 1; i < keyed.length; i++) {
+    const b = keyed[i]!.b;
+    const prev = out[out.length - 1]!;
+    if (b.address !== prev.address || b.port !== prev.port) out.push(b);
+  }
+  return out;
 }
 
-function compareAddr(a: string, b: string): number {
-  if (isIP(a) === 4 && isIP(b) === 4) {
-    const n = (s: string) => s.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
-    return n(a) - n(b);
+/** An IPv4 address as a number (sorts numerically), -1 for anything else (sorted as text, first). */
+function ipv4Number(a: string): number {
+  let n = 0;
+  let part = 0;
+  let dots = 0;
+  for (let i = 0; i < a.length; i++) {
+    const c = a.charCodeAt(i);
+    if (c === 46) {
+      n = n * 256 + part;
+      part = 0;
+      dots++;
+    } else if (c >= 48 && c <= 57) part = part * 10 + (c - 48);
+    else return -1;
   }
-  return a < b ? -1 : a > b ? 1 : 0;
+  return dots === 3 ? n * 256 + part : -1;
 }

@@ -17,6 +17,8 @@ export class IptablesDataplane implements Dataplane {
   private backend?: IptablesBackend;
   /** owned chains as last read or written; undefined until read() */
   private view?: KernelView;
+  /** the restore text of the last applied plan (render() after apply returns it) */
+  private applied?: { plan: Plan; text: string };
   private readonly netns: string;
   private readonly rules: RuleOptions;
 
@@ -59,6 +61,8 @@ export class IptablesDataplane implements Dataplane {
   }
 
   render(plan: Plan): string {
+    // After apply() the view has moved on: give back what was applied for that plan.
+    if (this.applied?.plan === plan) return this.applied.text;
     return renderRestore(plan, this.view ?? emptyView(), this.rules).text;
   }
 
@@ -72,6 +76,7 @@ export class IptablesDataplane implements Dataplane {
     const r = renderRestore(plan, this.view!, this.rules);
     const t0 = performance.now();
     await b.restore(r.text);
+    this.applied = { plan, text: r.text };
     const kernelMs = performance.now() - t0;
     this.view = r.after;
     const flushed = await flushStaleUdp(this.netns, plan.changes);
