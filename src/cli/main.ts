@@ -3,7 +3,10 @@
  * prints one line and exits 2; a kernel or environment failure prints one
  * line with its code and exits 1; anything else is a bug and shows a stack.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
+import { packageRoot } from '../native/binding.js';
 import { SvcproxyError } from '../errors.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDetect } from './commands/detect.js';
@@ -14,6 +17,7 @@ import { registerExtras } from './commands/extras.js';
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('svcproxy')
     .description('Kubernetes-style Service forwarding for Linux: iptables, nftables, IPVS and eBPF')
+    .version((JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version)
     .exitOverride()
     .configureOutput({ outputError: (s, write) => write(s) });
   registerDetect(program);
