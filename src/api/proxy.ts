@@ -10,7 +10,7 @@ import { SvcproxyError } from '../errors.js';
 import { native } from '../native/binding.js';
 import { createDataplane } from '../dataplanes/registry.js';
 import { MODES, type ApplyStats, type Capability, type Dataplane, type DataplaneOptions, type Mode } from '../dataplanes/types.js';
-import type { ServiceSet } from '../model/types.js';
+import type { Service, ServiceSet } from '../model/types.js';
 import { diff, flatten, renderChangeSet, type ChangeSet, type Plan, type ServicePortState } from '../plan/index.js';
 import { recommend } from './choose.js';
 import { removeKeeper } from './keeper.js';
@@ -22,6 +22,12 @@ const SUMMARY_LIMIT = 200;
 export interface OpenOptions extends DataplaneOptions {
   /** a mode, or 'auto' for the best usable one (see choose.ts) */
   mode: Mode | 'auto';
+}
+
+/** A partial change for Proxy.update(): services to add or replace whole, and services to delete. */
+export interface ServiceChange {
+  set?: Service[];
+  remove?: { namespace: string; name: string }[];
 }
 
 export interface ApplyOptions {
@@ -106,6 +112,52 @@ export class Proxy {
       this.lastSet = set;
     } catch (e) {
       this.actual = undefined; // re-read next time: the kernel is the judge
+      throw e;
+    }
+    return result;
+  }
+
+  /**
+   * Apply a change to some services only, as a controller watching the API
+   * server would (kube-proxy's change tracker): `set` services are added or
+   * replaced whole, `remove` ones deleted, everything else stays as last
+   * applied. Only the touched services are flattened and diffed, so one
+   * endpoint change costs the same among 30,000 services as among 10.
+   */
+  async update(change: ServiceChange, options: ApplyOptions = {}): Promise<ApplyResult> {
+    const cap = await this.ensureUsable();
+    this.actual ??= await this.current.read();
+    // namespace -> names touched: a cheap test in the 30k-long pass below
+    const touched = new Map<string, Set<string>>();
+    for (const x of [...(change.set ?? []), ...(change.remove ?? [])]) (touched.get(x.namespace) ?? touched.set(x.namespace, new Set()).get(x.namespace)!).add(x.name);
+    const isTouched = (x: { namespace: string; name: string }) => touched.get(x.namespace)?.has(x.name) === true;
+    const fresh = flatten(change.set ?? [], { nodeName: this.opts.nodeName ?? hostname(), families: cap.families });
+    const before: ServicePortState[] = [];
+    const desired: ServicePortState[] = [];
+    for (const x of this.actual) (isTouched(x) ? before : desired).push(x);
+    desired.push(...fresh);
+    const changes = diff(fresh, before);
+    changes.unchanged += this.actual.length - before.length;
+    const plan: Plan = { desired, actual: this.actual, changes };
+    const dataplane = this.current;
+    let rules: string | undefined;
+    const result: ApplyResult = {
+      plan,
+      summary: renderChangeSet(changes, SUMMARY_LIMIT),
+      get rules() {
+        return (rules ??= dataplane.render(plan));
+      },
+    };
+    if (options.dryRun) return result;
+    try {
+      result.stats = await this.current.apply(plan);
+      this.actual = desired;
+      if (this.lastSet) {
+        const kept = this.lastSet.services.filter((x) => !isTouched(x));
+        this.lastSet = { services: kept.concat(change.set ?? []), ignored: this.lastSet.ignored };
+      }
+    } catch (e) {
+      this.actual = undefined;
       throw e;
     }
     return result;

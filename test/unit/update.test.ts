@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { Proxy } from '../../src/api/proxy.js';
+import { FakeDataplane } from '../../src/dataplanes/fake/index.js';
+import { parseServices } from '../../src/model/load.js';
+
+const set = (n: number) =>
+  parseServices(
+    JSON.stringify({
+      services: Array.from({ length: n }, (_, i) => ({ name: `s${i}`, clusterIP: `10.96.0.${i + 1}`, ports: [{ port: 80 }], endpoints: [{ address: '10.0.0.1' }] })),
+    }),
+  );
+
+describe('Proxy.update (partial changes)', () => {
+  it('changes only the services it is given and keeps the rest as applied', async () => {
+    const dp = new FakeDataplane();
+    const p = new Proxy(dp, { nodeName: 'n' });
+    await p.apply(set(50));
+    const changed = parseServices('services: [{name: s7, clusterIP: 10.96.0.8, ports: [{port: 80}], endpoints: [{address: 10.0.0.2}]}]').services;
+    const r = await p.update({ set: changed, remove: [{ namespace: 'default', name: 's9' }] });
+    expect(r.plan.changes.changed.map((c) => c.after.name)).toEqual(['s7']);
+    expect(r.plan.changes.removed.map((s) => s.name)).toEqual(['s9']);
+    expect(r.plan.changes.unchanged).toBe(48);
+    const read = await dp.read();
+    expect(read).toHaveLength(49);
+    expect(read.find((s) => s.name === 's7')!.internal).toEqual([{ address: '10.0.0.2', port: 80 }]);
+    // A full apply of the same state afterwards finds nothing to do.
+    const full = set(50);
+    full.services = full.services.filter((s) => s.name !== 's9').map((s) => (s.name === 's7' ? changed[0]! : s));
+    const again = await p.diff(full);
+    expect(again.added.length + again.changed.length + again.removed.length).toBe(0);
+  });
+
+  it('adds a new service', async () => {
+    const p = new Proxy(new FakeDataplane(), { nodeName: 'n' });
+    await p.apply(set(3));
+    const r = await p.update({ set: parseServices('services: [{name: extra, clusterIP: 10.96.1.1, ports: [{port: 80}]}]').services });
+    expect(r.plan.changes.added.map((s) => s.name)).toEqual(['extra']);
+    expect(r.plan.desired).toHaveLength(4);
+  });
+});
