@@ -75,7 +75,7 @@ export async function measureDirect(topo: Topology, where: Where, origin: Origin
 }
 
 /** Steps measurePoint() reports, for the progress total. */
-export const pointSteps = (s: MeasureSettings): number => 6 + (s.iperfSeconds > 0 ? 1 : 0);
+export const pointSteps = (s: MeasureSettings): number => 7 + (s.iperfSeconds > 0 ? 1 : 0);
 
 export async function measurePoint(
   proxy: Proxy,
@@ -87,6 +87,10 @@ export async function measurePoint(
 ): Promise<Point> {
   const services = labServices(size.services, size.endpoints);
   const lastVip = vipOf(size.services - 1);
+
+  step('direct path, no rules loaded');
+  await flushConntrack(topo);
+  const directBefore = await measureLatencyBest(where, backendAddress(0), BACKEND_PORT, s.samples, s.rounds);
 
   step('full sync');
   const kernelBefore = kernelMemoryKiB();
@@ -139,7 +143,7 @@ export async function measurePoint(
     change: { wallMs: wall, kernelMs: kernel, medianWallMs: median(wall), medianKernelMs: median(kernel), written },
     cleanupMs,
     memory: { rssKiB: Math.round(mem.rss / 1024), heapUsedKiB: Math.round(mem.heapUsed / 1024), kernelDeltaKiB },
-    latency: { first, last, directLoaded },
+    latency: { first, last, directLoaded, directBefore },
     rate,
     throughput,
   };

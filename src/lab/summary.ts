@@ -4,7 +4,7 @@
  * origin, no rules loaded), and the aspect-by-mode comparison table.
  */
 import { ratio, slopePerService, fmtBits, fmtCount, fmtKiB, fmtMs, fmtRate, fmtRatio, fmtUs } from './stats.js';
-import type { DirectFigures, KernelRun, LabResults, ModeResult, Origin, Point } from './types.js';
+import type { DirectFigures, KernelRun, LabResults, LatencySummary, ModeResult, Origin, Point } from './types.js';
 
 export interface Row {
   where: KernelRun['where'];
@@ -21,6 +21,9 @@ export interface Row {
   throughputRatio?: number;
 }
 
+/** Latency baseline of a point: the direct path measured just before it, else the run's. */
+export const latencyBaseline = (p: Point, direct: DirectFigures | undefined): LatencySummary | undefined => p.latency.directBefore ?? direct?.latency;
+
 export const directFor = (run: KernelRun, origin: Origin): DirectFigures | undefined => run.directs.find((d) => d.origin === origin);
 
 export function rowsOf(results: LabResults): Row[] {
@@ -29,6 +32,7 @@ export function rowsOf(results: LabResults): Row[] {
     for (const m of run.modes) {
       const direct = directFor(run, m.origin);
       for (const p of m.points) {
+        const base = latencyBaseline(p, direct);
         rows.push({
           where: run.where,
           kernel: run.kernel,
@@ -36,10 +40,10 @@ export function rowsOf(results: LabResults): Row[] {
           origin: m.origin,
           point: p,
           direct,
-          p50FirstRatio: ratio(p.latency.first.p50_us, direct?.latency.p50_us),
-          p50LastRatio: ratio(p.latency.last.p50_us, direct?.latency.p50_us),
-          p99LastRatio: ratio(p.latency.last.p99_us, direct?.latency.p99_us),
-          directLoadedRatio: ratio(p.latency.directLoaded.p50_us, direct?.latency.p50_us),
+          p50FirstRatio: ratio(p.latency.first.p50_us, base?.p50_us),
+          p50LastRatio: ratio(p.latency.last.p50_us, base?.p50_us),
+          p99LastRatio: ratio(p.latency.last.p99_us, base?.p99_us),
+          directLoadedRatio: ratio(p.latency.directLoaded.p50_us, base?.p50_us),
           rateRatio: ratio(p.rate.per_second, direct?.rate.per_second),
           throughputRatio: ratio(p.throughput?.bitsPerSecond, direct?.throughput?.bitsPerSecond),
         });
@@ -112,10 +116,10 @@ export function comparison(results: LabResults): Comparison | undefined {
       `${fmtCount(p.services)} x ${p.endpoints}`,
       `${fmtMs(p.sync.wallMs)} (kernel ${fmtMs(p.sync.kernelMs)})`,
       `${fmtMs(p.change.medianWallMs)} (kernel ${fmtMs(p.change.medianKernelMs)})`,
-      vs(fmtUs(p.latency.first.p50_us), ratio(p.latency.first.p50_us, d?.latency.p50_us)),
-      vs(fmtUs(p.latency.last.p50_us), ratio(p.latency.last.p50_us, d?.latency.p50_us)),
-      vs(fmtUs(p.latency.last.p99_us), ratio(p.latency.last.p99_us, d?.latency.p99_us)),
-      vs(fmtUs(p.latency.directLoaded.p50_us), ratio(p.latency.directLoaded.p50_us, d?.latency.p50_us)),
+      vs(fmtUs(p.latency.first.p50_us), ratio(p.latency.first.p50_us, latencyBaseline(p, d)?.p50_us)),
+      vs(fmtUs(p.latency.last.p50_us), ratio(p.latency.last.p50_us, latencyBaseline(p, d)?.p50_us)),
+      vs(fmtUs(p.latency.last.p99_us), ratio(p.latency.last.p99_us, latencyBaseline(p, d)?.p99_us)),
+      vs(fmtUs(p.latency.directLoaded.p50_us), ratio(p.latency.directLoaded.p50_us, latencyBaseline(p, d)?.p50_us)),
       growthLabel(sameE, (q) => q.latency.last.p50_us),
       vs(fmtRate(p.rate.per_second), ratio(p.rate.per_second, d?.rate.per_second)),
       p.throughput ? vs(fmtBits(p.throughput.bitsPerSecond), ratio(p.throughput.bitsPerSecond, d?.throughput?.bitsPerSecond)) : '-',

@@ -3,7 +3,7 @@
  * measured. A claim about a size or mode the run did not reach is "not
  * measured", never assumed.
  */
-import { directFor } from './summary.js';
+import { directFor, latencyBaseline } from './summary.js';
 import { fmtMs, fmtRatio } from './stats.js';
 import type { KernelRun, LabResults, ModeResult, Point } from './types.js';
 
@@ -39,8 +39,9 @@ function latencyVsDirect(results: LabResults, mode: string, limit: number): Targ
   const p = f && pointAt(f.m, BIG);
   const d = f && directFor(f.run, f.m.origin);
   if (!f || !p || !d) return missing(claim, f ? `no ${BIG} x ${ENDPOINTS} point in this run` : `${mode} not measured`);
-  const r50 = p.latency.last.p50_us / d.latency.p50_us;
-  const r99 = p.latency.last.p99_us / d.latency.p99_us;
+  const base = latencyBaseline(p, d)!;
+  const r50 = p.latency.last.p50_us / base.p50_us;
+  const r99 = p.latency.last.p99_us / base.p99_us;
   return judge(claim, r50 <= limit && r99 <= limit, `p50 ${fmtRatio(r50)}, p99 ${fmtRatio(r99)}`);
 }
 

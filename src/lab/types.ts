@@ -129,6 +129,8 @@ export interface Point {
     last: LatencySummary;
     /** the direct path while this mode's rules are loaded (collateral cost) */
     directLoaded: LatencySummary;
+    /** the direct path just before this sync, no rules loaded: the latency ratios' baseline (drift-proof on a shared machine) */
+    directBefore?: LatencySummary;
   };
   rate: RateSummary;
   throughput?: ThroughputSummary;

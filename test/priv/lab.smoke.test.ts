@@ -76,7 +76,7 @@ describe('svcproxy lab (iptables, tiny sizes)', () => {
       expect(p.sync.wallMs).toBeGreaterThanOrEqual(p.sync.kernelMs);
       expect(p.change.wallMs).toHaveLength(3);
       expect(p.change.written).toEqual([1, 1, 1]);
-      for (const s of [p.latency.first, p.latency.last, p.latency.directLoaded]) expectLatency(s, 200);
+      for (const s of [p.latency.first, p.latency.last, p.latency.directLoaded, p.latency.directBefore!]) expectLatency(s, 200);
       expect(p.rate.connections).toBeGreaterThan(0);
       expect(p.throughput!.bitsPerSecond).toBeGreaterThan(1e6);
       expect(p.memory.rssKiB).toBeGreaterThan(1000);

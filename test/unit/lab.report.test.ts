@@ -81,6 +81,16 @@ describe('lab summary and reports', () => {
     expect(rows.filter((r) => r.where === 'uml')).toHaveLength(2);
   });
 
+  it('takes latency ratios against the direct path measured just before the point when there is one', () => {
+    const r = fixture();
+    const p = r.runs[0]!.modes[0]!.points[2]!;
+    p.latency.directBefore = lat(80, 160);
+    const row = rowsOf(r).find((x) => x.point === p)!;
+    expect(row.p50LastRatio).toBe(8); // 640 / 80, not / 40
+    expect(row.p99LastRatio).toBe(8);
+    expect(row.rateRatio).toBe(0.5); // rate still against the run's direct path
+  });
+
   it('lists modes that were not measured with their reason', () => {
     const u = unmeasured(fixture());
     expect(u).toEqual([{ where: 'host', kernel: '6.18.0', mode: 'ipvs', reason: 'host kernel: no IPVS; measured inside User-Mode Linux instead' }]);
