@@ -27,6 +27,10 @@ mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts 2>/dev/null
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
 [ -e /dev/null ] || mknod -m 666 /dev/null c 1 3
+# A bare tmpfs /dev lacks these; iptables and iperf3 read /dev/urandom.
+[ -e /dev/zero ] || mknod -m 666 /dev/zero c 1 5
+[ -e /dev/random ] || mknod -m 444 /dev/random c 1 8
+[ -e /dev/urandom ] || mknod -m 444 /dev/urandom c 1 9
 [ -d /sys/fs/cgroup ] && mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
 mount -t bpf bpf /sys/fs/bpf 2>/dev/null
 

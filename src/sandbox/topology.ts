@@ -85,6 +85,7 @@ export class Topology {
   readonly backends: Backend[] = [];
   private readonly procs: ChildProcess[] = [];
   private destroyed = false;
+  private destroying?: Promise<void>;
 
   private constructor(id: string) {
     this.id = id;
@@ -256,8 +257,13 @@ export class Topology {
     return sh(['ip', 'netns', 'exec', netns, ...argv], input);
   }
 
-  async destroy(): Promise<void> {
-    if (this.destroyed) return;
+  /** Kill what it started and delete its namespaces; a second call waits for the first. */
+  destroy(): Promise<void> {
+    this.destroying ??= this.doDestroy();
+    return this.destroying;
+  }
+
+  private async doDestroy(): Promise<void> {
     this.destroyed = true;
     live.delete(this);
     for (const p of this.procs) if (p.exitCode === null && p.pid) p.kill('SIGKILL');
