@@ -49,8 +49,19 @@ export class Proxy {
   /** what the kernel holds, as last read or applied (svcproxy knows what it programmed) */
   private actual?: ServicePortState[];
   private capability?: Capability;
-  /** the last service set applied, so a mode switch can program it in full */
+  /** the last service set applied, so a mode switch can program it in full... */
   private lastSet?: ServiceSet;
+  /** ...with the services update() replaced (null: removed) since then */
+  private overrides = new Map<string, Service | null>();
+
+  private currentSet(): ServiceSet | undefined {
+    if (!this.lastSet || this.overrides.size === 0) return this.lastSet;
+    const kept = this.lastSet.services.filter((x) => !this.overrides.has(`${x.namespace}/${x.name}`));
+    const added = [...this.overrides.values()].filter((x): x is Service => x !== null);
+    this.lastSet = { services: kept.concat(added), ignored: this.lastSet.ignored };
+    this.overrides.clear();
+    return this.lastSet;
+  }
 
   constructor(
     private current: Dataplane,
@@ -110,6 +121,7 @@ export class Proxy {
       result.stats = await this.current.apply(plan);
       this.actual = plan.desired;
       this.lastSet = set;
+      this.overrides.clear();
     } catch (e) {
       this.actual = undefined; // re-read next time: the kernel is the judge
       throw e;
@@ -132,10 +144,7 @@ export class Proxy {
     for (const x of [...(change.set ?? []), ...(change.remove ?? [])]) (touched.get(x.namespace) ?? touched.set(x.namespace, new Set()).get(x.namespace)!).add(x.name);
     const isTouched = (x: { namespace: string; name: string }) => touched.get(x.namespace)?.has(x.name) === true;
     const fresh = flatten(change.set ?? [], { nodeName: this.opts.nodeName ?? hostname(), families: cap.families });
-    const before: ServicePortState[] = [];
-    const desired: ServicePortState[] = [];
-    for (const x of this.actual) (isTouched(x) ? before : desired).push(x);
-    desired.push(...fresh);
+    const { before, desired } = this.splice(fresh, touched, isTouched);
     const changes = diff(fresh, before);
     changes.unchanged += this.actual.length - before.length;
     const plan: Plan = { desired, actual: this.actual, changes };
@@ -152,15 +161,52 @@ export class Proxy {
     try {
       result.stats = await this.current.apply(plan);
       this.actual = desired;
+      // Remember the change for switchMode() without rebuilding the 30k-service list now.
       if (this.lastSet) {
-        const kept = this.lastSet.services.filter((x) => !isTouched(x));
-        this.lastSet = { services: kept.concat(change.set ?? []), ignored: this.lastSet.ignored };
+        for (const [ns, names] of touched) for (const n of names) this.overrides.set(`${ns}/${n}`, null);
+        for (const x of change.set ?? []) this.overrides.set(`${x.namespace}/${x.name}`, x);
       }
     } catch (e) {
       this.actual = undefined;
       throw e;
     }
     return result;
+  }
+
+  /** owner "namespace/name" -> positions of its ports in this.actual, built on demand */
+  private positions?: { of: ServicePortState[]; map: Map<string, number[]> };
+
+  /**
+   * The desired list after an update: a copy of actual with the touched
+   * owners' ports replaced in place when their port count is unchanged (one
+   * endpoint change), else a filtered rebuild.
+   */
+  private splice(fresh: ServicePortState[], touched: Map<string, Set<string>>, isTouched: (x: ServicePortState) => boolean) {
+    const actual = this.actual!;
+    if (this.positions?.of !== actual) {
+      const map = new Map<string, number[]>();
+      actual.forEach((x, i) => {
+        const k = `${x.namespace}/${x.name}`;
+        (map.get(k) ?? map.set(k, []).get(k)!).push(i);
+      });
+      this.positions = { of: actual, map };
+    }
+    const byOwner = new Map<string, ServicePortState[]>();
+    for (const x of fresh) {
+      const k = `${x.namespace}/${x.name}`;
+      (byOwner.get(k) ?? byOwner.set(k, []).get(k)!).push(x);
+    }
+    const owners = [...touched].flatMap(([ns, names]) => [...names].map((n) => `${ns}/${n}`));
+    const before = owners.flatMap((k) => (this.positions!.map.get(k) ?? []).map((i) => actual[i]!));
+    const inPlace = owners.every((k) => (this.positions!.map.get(k)?.length ?? 0) === (byOwner.get(k)?.length ?? 0) && (byOwner.get(k)?.length ?? 0) > 0);
+    if (inPlace) {
+      const desired = actual.slice();
+      for (const k of owners) this.positions.map.get(k)!.forEach((i, j) => (desired[i] = byOwner.get(k)![j]!));
+      this.positions = { of: desired, map: this.positions.map };
+      return { before, desired };
+    }
+    const desired = actual.filter((x) => !isTouched(x)).concat(fresh);
+    return { before, desired };
   }
 
   /** What svcproxy owns in the kernel now (always re-read). */
@@ -178,13 +224,14 @@ export class Proxy {
   async switchMode(target: Mode, options: { drainTimeoutMs?: number } = {}): Promise<SwitchResult> {
     await this.ensureUsable();
     const next = await createDataplane(target, this.opts);
-    const states = this.lastSet ? undefined : (this.actual ?? (await this.current.read()));
+    const lastSet = this.currentSet();
+    const states = lastSet ? undefined : (this.actual ?? (await this.current.read()));
     const result = await handOver({
       from: this.current,
       to: next,
       desired: (families) =>
-        this.lastSet
-          ? flatten(this.lastSet.services, { nodeName: this.opts.nodeName ?? hostname(), families })
+        lastSet
+          ? flatten(lastSet.services, { nodeName: this.opts.nodeName ?? hostname(), families })
           : states!.filter((s) => families.includes(s.family)),
       drainTimeoutMs: options.drainTimeoutMs ?? 30_000,
       opts: this.opts,
