@@ -91,6 +91,25 @@ async function run(n: number, opts: { netns: string; cgroup: string; bpffs: stri
       actual = next;
     }
 
+    // One endpoint goes away and comes back (the count changes: 4 -> 3 -> 4),
+    // as when an endpoint turns not-ready: what the lab's change measures.
+    const toggle: number[] = [];
+    const toggleKernel: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const idx = Math.floor(n / 2) + 1;
+      const before = actual[idx]!;
+      const eps = r % 2 === 0 ? before.internal.slice(0, ENDPOINTS - 1) : desired[idx]!.internal;
+      const after = { ...before, internal: eps, external: eps };
+      const next = actual.slice();
+      next[idx] = after;
+      const p: Plan = { desired: next, actual, changes: { added: [], removed: [], changed: [{ before, after, what: ['endpoints'] }], unchanged: n - 1 } };
+      const t1 = performance.now();
+      const st1 = await dp.apply(p);
+      toggle.push(performance.now() - t1);
+      toggleKernel.push(st1.kernelMs);
+      actual = next;
+    }
+
     const reader = createBpfDataplane(opts);
     const t2 = performance.now();
     const back = await reader.read();
@@ -106,6 +125,8 @@ async function run(n: number, opts: { netns: string; cgroup: string; bpffs: stri
       mapElements: st.detail?.mapElements,
       oneChangeMedianMs: ms(median(one)),
       oneChangeCpuMedianMs: ms(median(oneCpu)),
+      countChangeMedianMs: ms(median(toggle)),
+      countChangeKernelMedianMs: ms(median(toggleKernel)),
       readMs: ms(readMs),
       readBackMatches: d.added.length + d.removed.length + d.changed.length === 0,
     };

@@ -121,13 +121,25 @@ describe('nftables dataplane (host kernel, fresh netns)', () => {
     expect(rulesByChain()).toEqual(before);
   });
 
+  it('an endpoint count change within its size class (4 -> 3) writes slot elements only, not the verdict', async () => {
+    const four = state.map((s) => (s.name === 'web' && s.protocol === 'TCP' ? { ...s, internal: eps(4, 30), external: eps(4, 30) } : s));
+    expect((await sync(four)).text).toMatch(/^add element ip svcproxy service-ips \{ 10\.96\.0\.10 \. tcp \. 80 comment "[^"]*" : goto cluster-4 \}/m);
+    const three = state.map((s) => (s.name === 'web' && s.protocol === 'TCP' ? { ...s, internal: eps(3, 30), external: eps(3, 30) } : s));
+    const { text } = await sync(three);
+    // a changed goto would make the kernel validate every jump of the table at commit
+    expect(text).not.toMatch(/service-ips/);
+    expect(text).toMatch(/^delete element ip svcproxy endpoints \{ 10\.96\.0\.10 \. tcp \. 80 \. 3 \}/m);
+    expect(nft('list', 'chain', 'ip', liveTable(), 'cluster-4')).toContain('numgen random mod 4 map @endpoints');
+  });
+
   it('more endpoints than the shared pick chains were built for: a full rebuild into the other table, exact', async () => {
     const many = state.map((s) => (s.name === 'web' && s.protocol === 'TCP' ? { ...s, internal: eps(40, 100), external: eps(40, 100) } : s));
     const { stats } = await sync(many);
     expect(stats.detail).toMatchObject({ full: 1 });
     expect(nft('list', 'tables')).toMatch(/^table ip svcproxy-b$/m);
     expect(nft('list', 'tables')).not.toMatch(/^table ip svcproxy$/m);
-    expect(nft('list', 'chain', 'ip', 'svcproxy-b', 'cluster-40')).toContain('numgen random mod 40 map @endpoints');
+    // 40 endpoints: size class 64
+    expect(nft('list', 'chain', 'ip', 'svcproxy-b', 'cluster-64')).toContain('numgen random mod 64 map @endpoints');
   });
 
   it('affinity timeout changed, endpoints moved, a port removed: still exact', async () => {

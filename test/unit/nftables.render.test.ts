@@ -27,7 +27,7 @@ const port = (o: Partial<ServicePortState> & { name: string; clusterIP: string }
   hasEndpoints: true,
   ...o,
 });
-/** the golden texts keep the shared pick chains for 1 and 2 endpoints (16 of each kind are built) */
+/** the golden texts keep the shared pick chains of classes 1 and 2 (classes 1..16 of each kind are built) */
 const withoutLargerPicks = (t: string) => t.replace(/\tchain (cluster|external|external-local|nodeport|nodeport-local)-([3-9]|[1-9]\d+) \{\n(\t\t.*\n)*\t\}\n/g, '');
 const plan = (desired: ServicePortState[], actual: ServicePortState[] = []): Plan => ({ desired, actual, changes: diff(desired, actual) });
 
@@ -41,7 +41,10 @@ describe('nftables render', () => {
         port({ name: 'none', clusterIP: '10.96.0.12', protocol: 'UDP', port: 53, internal: [], external: [], hasEndpoints: false }),
       ]),
     );
-    expect(text.match(/^\tchain (cluster|external|external-local|nodeport|nodeport-local)-\d+ \{$/gm)).toHaveLength(5 * 16);
+    // size classes 1 2 4 8 16 of each kind, named by class
+    expect(text.match(/^\tchain (cluster|external|external-local|nodeport|nodeport-local)-\d+ \{$/gm)).toHaveLength(5 * 5);
+    expect(text).toContain('\tchain cluster-16 {');
+    expect(text).not.toContain('\tchain cluster-3 {');
     expect(withoutLargerPicks(text)).toBe(`add table ip svcproxy
 delete table ip svcproxy
 table ip svcproxy {

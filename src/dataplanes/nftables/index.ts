@@ -27,6 +27,7 @@ import {
   TABLES,
   familySyntax,
   pickChain,
+  pickClass,
   type PickKind,
   type SetName,
 } from './names.js';
@@ -73,7 +74,7 @@ interface Prepared {
   stats: Omit<ApplyStats, 'kernelMs'>;
 }
 
-/** shared pick chains are built for 1..max(this, most endpoints of any port) endpoints */
+/** shared pick chains are built for the size classes up to max(this, most endpoints of any port) */
 const PRECREATED_PICKS = 16;
 const PICK_KINDS: PickKind[] = ['cluster', 'external', 'external-local', 'nodeport', 'nodeport-local'];
 
@@ -276,7 +277,7 @@ export class NftablesDataplane implements Dataplane {
       }
       for (const a of hairpin.keys()) sink(hairpinElem(a));
       const picks = new Map<string, string[]>();
-      for (const kind of PICK_KINDS) for (let n = 1; n <= most; n++) picks.set(pickChain(kind, n), pickRules(kind, n, familySyntax(f), this.masq));
+      for (const kind of PICK_KINDS) for (let c = 1; c <= pickClass(most); c *= 2) picks.set(pickChain(kind, c), pickRules(kind, c, familySyntax(f), this.masq));
       detail.chains += picks.size;
       const counts = new Map<SetName, number>(SET_NAMES.map((n) => [n, packer.count(n)]));
       for (const e of elems) counts.set(e.set, counts.get(e.set)! + 1);

@@ -12,7 +12,8 @@
  *   service-nodeports  proto . nodePort -> goto nodeport[-local]-<n> | ...
  *   endpoints          frontend IP . proto . port . slot -> backend . port (slot < n)
  *   nodeport-endpoints proto . nodePort . slot -> backend . port
- *   cluster-<n> etc.   [masquerade mark] dnat to <frontend> . numgen random mod n map @...
+ *   cluster-<C> etc.   [masquerade mark] dnat to <frontend> . numgen random mod C map @...
+ *                      (C = pickClass(n), the power of two >= n; repeated draws, see PICK_DRAWS)
  *   cluster element comment "namespace/name <port name and policy bits>"
  *                      (the bits go to a service-meta element when that passes 127 characters)
  * ClientIP affinity ports go to their own svc-/ext- chains (per-endpoint
@@ -36,6 +37,7 @@ import {
   familySyntax,
   metaComment,
   pickChain,
+  pickClass,
   quote,
   svcChain,
   type FamilySyntax,
@@ -73,8 +75,17 @@ const cidrFor = (m: MasqueradeOptions, fs: FamilySyntax) =>
 
 const markRule = (m: MasqueradeOptions) => `meta mark set meta mark or ${hex(m.masqueradeBit)}`;
 
-/** The rules of a shared pick chain: masquerade policy, then one dnat through the slot map. */
-export function pickRules(kind: PickKind, n: number, fs: FamilySyntax, masq: MasqueradeOptions): string[] {
+/**
+ * Draws of a pick chain of class C > 2: a port there has n in (C/2, C]
+ * slots, so a draw `mod C` misses (slot >= n, no element: the lookup fails
+ * and the rule falls through to the next) with probability < 1/2. Repeated
+ * draws are rejection sampling, uniform over the n slots; after all of them
+ * miss (p < 2^-16) slot 0 is taken.
+ */
+export const PICK_DRAWS = 16;
+
+/** The rules of a shared pick chain: masquerade policy, then the dnat draw(s) through the slot map. */
+export function pickRules(kind: PickKind, size: number, fs: FamilySyntax, masq: MasqueradeOptions): string[] {
   const mark = markRule(masq);
   const rules: string[] = [];
   if (kind === 'cluster') {
@@ -86,7 +97,10 @@ export function pickRules(kind: PickKind, n: number, fs: FamilySyntax, masq: Mas
   } else rules.push(mark);
   const frontend = kind.startsWith('nodeport') ? 'meta l4proto . th dport' : `${fs.l3} daddr . meta l4proto . th dport`;
   const map = kind.startsWith('nodeport') ? NODEPORT_ENDPOINTS : ENDPOINTS;
-  rules.push(`dnat ${fs.l3} to ${frontend} . numgen random mod ${n} map @${map}`);
+  const draw = (mod: number) => `dnat ${fs.l3} to ${frontend} . numgen random mod ${mod} map @${map}`;
+  // classes 1 and 2 hold exactly 1 and 2 endpoints: the first draw always hits
+  if (size <= 2) rules.push(draw(size));
+  else rules.push(...new Array<string>(PICK_DRAWS).fill(draw(size)), draw(1));
   return rules;
 }
 
@@ -134,7 +148,7 @@ export function portObjects(s: ServicePortState, masq: MasqueradeOptions): PortO
   const affinity = s.affinitySeconds !== null;
   const pick = (kind: PickKind, list: Backend[]): Verdict => {
     if (list.length === 0) return s.hasEndpoints ? DROP : REJECT;
-    const chain = pickChain(kind, list.length);
+    const chain = pickChain(kind, pickClass(list.length));
     if (!picks.includes(chain)) picks.push(chain);
     return goto(chain);
   };
