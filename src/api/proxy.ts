@@ -13,6 +13,7 @@ import { MODES, type ApplyStats, type Capability, type Dataplane, type Dataplane
 import type { Service, ServiceSet } from '../model/types.js';
 import { diff, flatten, renderChangeSet, type ChangeSet, type Plan, type ServicePortState } from '../plan/index.js';
 import { recommend } from './choose.js';
+import { AppliedList } from './applied.js';
 import { removeKeeper } from './keeper.js';
 import { handOver, type SwitchResult } from './switch.js';
 
@@ -47,7 +48,7 @@ export interface ApplyResult {
 
 export class Proxy {
   /** what the kernel holds, as last read or applied (svcproxy knows what it programmed) */
-  private actual?: ServicePortState[];
+  private applied?: AppliedList;
   private capability?: Capability;
   /** the last service set applied, so a mode switch can program it in full... */
   private lastSet?: ServiceSet;
@@ -95,10 +96,15 @@ export class Proxy {
     return flatten(set.services, { nodeName: this.opts.nodeName ?? hostname(), families: cap.families });
   }
 
+  private async appliedList(): Promise<AppliedList> {
+    this.applied ??= new AppliedList(await this.current.read());
+    return this.applied;
+  }
+
   async plan(set: ServiceSet): Promise<Plan> {
     const desired = await this.desired(set);
-    this.actual ??= await this.current.read();
-    return { desired, actual: this.actual, changes: diff(desired, this.actual) };
+    const actual = (await this.appliedList()).toArray();
+    return { desired, actual, changes: diff(desired, actual) };
   }
 
   async diff(set: ServiceSet): Promise<ChangeSet> {
@@ -119,13 +125,13 @@ export class Proxy {
     if (options.dryRun) return result;
     try {
       result.stats = await this.current.apply(plan);
-      this.actual = plan.desired;
+      this.applied = new AppliedList(plan.desired);
       // built now, not on the first update(): that one would pay ~20 ms at 30k
-      this.indexOwners(this.actual);
+      this.indexOwners(this.applied);
       this.lastSet = set;
       this.overrides.clear();
     } catch (e) {
-      this.actual = undefined; // re-read next time: the kernel is the judge
+      this.applied = undefined; // re-read next time: the kernel is the judge
       throw e;
     }
     return result;
@@ -140,16 +146,42 @@ export class Proxy {
    */
   async update(change: ServiceChange, options: ApplyOptions = {}): Promise<ApplyResult> {
     const cap = await this.ensureUsable();
-    this.actual ??= await this.current.read();
+    const applied = await this.appliedList();
     // namespace -> names touched: a cheap test in the 30k-long pass below
     const touched = new Map<string, Set<string>>();
     for (const x of [...(change.set ?? []), ...(change.remove ?? [])]) (touched.get(x.namespace) ?? touched.set(x.namespace, new Set()).get(x.namespace)!).add(x.name);
     const isTouched = (x: { namespace: string; name: string }) => touched.get(x.namespace)?.has(x.name) === true;
     const fresh = flatten(change.set ?? [], { nodeName: this.opts.nodeName ?? hostname(), families: cap.families });
-    const { before, desired } = this.splice(fresh, touched, isTouched);
+    const { before, replaced, rebuilt } = this.splice(applied, fresh, touched, isTouched);
     const changes = diff(fresh, before);
-    changes.unchanged += this.actual.length - before.length;
-    const plan: Plan = { desired, actual: this.actual, changes };
+    changes.unchanged += applied.length - before.length;
+    // the lists as views: a dataplane syncing only the changes never builds them
+    const actualView = applied.snapshot();
+    let desiredView: () => ServicePortState[];
+    if (rebuilt) desiredView = () => rebuilt;
+    else if (options.dryRun) {
+      let built: ServicePortState[] | undefined;
+      desiredView = () => {
+        if (!built) {
+          built = actualView().slice();
+          for (const [i, x] of replaced) built[i] = x;
+        }
+        return built;
+      };
+    } else {
+      // written before the kernel call: if that fails, the list is dropped and re-read
+      for (const [i, x] of replaced) applied.replace(i, x);
+      desiredView = applied.snapshot();
+    }
+    const plan: Plan = {
+      changes,
+      get desired() {
+        return desiredView();
+      },
+      get actual() {
+        return actualView();
+      },
+    };
     const dataplane = this.current;
     let rules: string | undefined;
     const result: ApplyResult = {
@@ -162,27 +194,31 @@ export class Proxy {
     if (options.dryRun) return result;
     try {
       result.stats = await this.current.apply(plan);
-      this.actual = desired;
+      if (rebuilt) {
+        this.applied = new AppliedList(rebuilt);
+        this.positions = undefined;
+      }
       // Remember the change for switchMode() without rebuilding the 30k-service list now.
       if (this.lastSet) {
         for (const [ns, names] of touched) for (const n of names) this.overrides.set(`${ns}/${n}`, null);
         for (const x of change.set ?? []) this.overrides.set(`${x.namespace}/${x.name}`, x);
       }
     } catch (e) {
-      this.actual = undefined;
+      this.applied = undefined;
       throw e;
     }
     return result;
   }
 
-  /** owner "namespace/name" -> positions of its ports in this.actual, built on demand */
-  private positions?: { of: ServicePortState[]; map: Map<string, number[]> };
+  /** owner "namespace/name" -> positions of its ports in the applied list (replacements keep them) */
+  private positions?: { of: AppliedList; map: Map<string, number[]> };
 
   /** Where each owner's ports sit in `list` (so update() replaces them without a 30k pass). */
-  private indexOwners(list: ServicePortState[]): void {
+  private indexOwners(list: AppliedList): void {
     const map = new Map<string, number[]>();
     for (let i = 0; i < list.length; i++) {
-      const k = `${list[i]!.namespace}/${list[i]!.name}`;
+      const x = list.at(i);
+      const k = `${x.namespace}/${x.name}`;
       const at = map.get(k);
       if (at) at.push(i);
       else map.set(k, [i]);
@@ -191,13 +227,12 @@ export class Proxy {
   }
 
   /**
-   * The desired list after an update: a copy of actual with the touched
-   * owners' ports replaced in place when their port count is unchanged (one
-   * endpoint change), else a filtered rebuild.
+   * What an update replaces: the touched owners' ports in place when their
+   * port count is unchanged (one endpoint change: `replaced`, index -> new
+   * port), else a filtered rebuild of the whole list (`rebuilt`).
    */
-  private splice(fresh: ServicePortState[], touched: Map<string, Set<string>>, isTouched: (x: ServicePortState) => boolean) {
-    const actual = this.actual!;
-    if (this.positions?.of !== actual) this.indexOwners(actual);
+  private splice(applied: AppliedList, fresh: ServicePortState[], touched: Map<string, Set<string>>, isTouched: (x: ServicePortState) => boolean) {
+    if (this.positions?.of !== applied) this.indexOwners(applied);
     const positions = this.positions!;
     const byOwner = new Map<string, ServicePortState[]>();
     for (const x of fresh) {
@@ -205,23 +240,22 @@ export class Proxy {
       (byOwner.get(k) ?? byOwner.set(k, []).get(k)!).push(x);
     }
     const owners = [...touched].flatMap(([ns, names]) => [...names].map((n) => `${ns}/${n}`));
-    const before = owners.flatMap((k) => (positions.map.get(k) ?? []).map((i) => actual[i]!));
+    const before = owners.flatMap((k) => (positions.map.get(k) ?? []).map((i) => applied.at(i)));
     const inPlace = owners.every((k) => (positions.map.get(k)?.length ?? 0) === (byOwner.get(k)?.length ?? 0) && (byOwner.get(k)?.length ?? 0) > 0);
     if (inPlace) {
-      const desired = actual.slice();
-      for (const k of owners) positions.map.get(k)!.forEach((i, j) => (desired[i] = byOwner.get(k)![j]!));
-      this.positions = { of: desired, map: positions.map };
-      return { before, desired };
+      const replaced: [number, ServicePortState][] = [];
+      for (const k of owners) positions.map.get(k)!.forEach((i, j) => replaced.push([i, byOwner.get(k)![j]!]));
+      return { before, replaced };
     }
-    const desired = actual.filter((x) => !isTouched(x)).concat(fresh);
-    return { before, desired };
+    return { before, replaced: [], rebuilt: applied.toArray().filter((x) => !isTouched(x)).concat(fresh) };
   }
 
   /** What svcproxy owns in the kernel now (always re-read). */
   async read(): Promise<ServicePortState[]> {
     await this.ensureUsable();
-    this.actual = await this.current.read();
-    return this.actual;
+    const states = await this.current.read();
+    this.applied = new AppliedList(states);
+    return states;
   }
 
   /**
@@ -233,7 +267,7 @@ export class Proxy {
     await this.ensureUsable();
     const next = await createDataplane(target, this.opts);
     const lastSet = this.currentSet();
-    const states = lastSet ? undefined : (this.actual ?? (await this.current.read()));
+    const states = lastSet ? undefined : (this.applied?.toArray() ?? (await this.current.read()));
     const result = await handOver({
       from: this.current,
       to: next,
@@ -247,7 +281,7 @@ export class Proxy {
     await this.current.close();
     this.current = next;
     this.capability = undefined;
-    this.actual = result.desired;
+    this.applied = new AppliedList(result.desired);
     return result;
   }
 
@@ -256,7 +290,7 @@ export class Proxy {
     await this.ensureUsable();
     await this.current.cleanup();
     await removeKeeper(this.opts).catch(() => false);
-    this.actual = [];
+    this.applied = new AppliedList([]);
   }
 
   async close(): Promise<void> {

@@ -34,7 +34,7 @@ export function resolveOptions(o: LabOptions): ResolvedLabOptions {
     rateSeconds: o.rateSeconds ?? 2,
     rateThreads: o.rateThreads ?? 4,
     iperfSeconds: o.iperfSeconds ?? 3,
-    changes: o.changes ?? 7,
+    changes: o.changes ?? 15,
     syncTimeoutSeconds: o.syncTimeoutSeconds ?? 120,
   };
 }

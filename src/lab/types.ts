@@ -18,7 +18,7 @@ export interface LabOptions {
   rateThreads?: number;
   /** seconds of each iperf3 run; 0 skips iperf3 (default 3) */
   iperfSeconds?: number;
-  /** endpoint changes timed per point (default 7) */
+  /** endpoint changes timed per point (default 15) */
   changes?: number;
   /** a full sync still running after this long is aborted and the mode's larger sizes skipped (default 120) */
   syncTimeoutSeconds?: number;

@@ -37,4 +37,28 @@ describe('Proxy.update (partial changes)', () => {
     expect(r.plan.changes.added.map((s) => s.name)).toEqual(['extra']);
     expect(r.plan.desired).toHaveLength(4);
   });
+
+  it('in-place updates: each result keeps its own lists, and many of them (past compaction) stay exact', async () => {
+    const dp = new FakeDataplane();
+    const p = new Proxy(dp, { nodeName: 'n' });
+    await p.apply(set(50));
+    const one = (name: string, ip: string, ep: string) =>
+      parseServices(`services: [{name: ${name}, clusterIP: ${ip}, ports: [{port: 80}], endpoints: [{address: ${ep}}]}]`).services;
+    const first = await p.update({ set: one('s7', '10.96.0.8', '10.0.0.2') });
+    const second = await p.update({ set: one('s8', '10.96.0.9', '10.0.0.3') });
+    const ep = (r: typeof first, name: string, from: 'desired' | 'actual') => r.plan[from].find((s) => s.name === name)!.internal[0]!.address;
+    // the first result's lists are what they were then, read after the second update
+    expect([ep(first, 's7', 'actual'), ep(first, 's7', 'desired'), ep(first, 's8', 'desired')]).toEqual(['10.0.0.1', '10.0.0.2', '10.0.0.1']);
+    expect([ep(second, 's7', 'actual'), ep(second, 's8', 'actual'), ep(second, 's8', 'desired')]).toEqual(['10.0.0.2', '10.0.0.1', '10.0.0.3']);
+    // a dry run changes nothing
+    const dry = await p.update({ set: one('s9', '10.96.0.10', '10.0.0.9') }, { dryRun: true });
+    expect(ep(dry, 's9', 'desired')).toBe('10.0.0.9');
+    // 200 more (the log compacts every ~70): the proxy's list still matches the kernel's
+    for (let i = 0; i < 200; i++) await p.update({ set: one(`s${i % 50}`, `10.96.0.${(i % 50) + 1}`, `10.0.1.${i % 250}`) });
+    expect(await p.diff({ services: [], ignored: [] }).then((d) => d.removed.length)).toBe(50);
+    const fromKernel = await dp.read();
+    const full = await p.plan({ services: [], ignored: [] });
+    expect([...full.actual].sort((a, b) => (a.key < b.key ? -1 : 1))).toEqual(fromKernel);
+    expect(fromKernel.find((s) => s.name === 's49')!.internal[0]!.address).toBe('10.0.1.199');
+  });
 });

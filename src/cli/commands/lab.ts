@@ -87,7 +87,7 @@ export function registerLab(program: Command): void {
     .option('--rate-seconds <s>', 'length of the connection-rate run', '2')
     .option('--rate-threads <n>', 'concurrent connectors in the rate run', '4')
     .option('--iperf-seconds <s>', 'length of each iperf3 run (0: skip)', '3')
-    .option('--changes <n>', 'endpoint changes timed per size', '7')
+    .option('--changes <n>', 'endpoint changes timed per size (the median is reported)', '15')
     .option('--sync-timeout <s>', 'abort a full sync after this long and skip the mode\'s larger sizes', '120')
     .addOption(new Option('--iptables <flavour>', 'iptables flavour for iptables mode').choices(['auto', 'nft', 'legacy']).default('auto'))
     .option('--out <dir>', 'directory for results.json and report.html', 'lab-out')
