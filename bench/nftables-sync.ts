@@ -12,6 +12,7 @@
 import { execFileSync } from 'node:child_process';
 import { diff } from '../src/plan/diff.js';
 import type { Plan, ServicePortState } from '../src/plan/types.js';
+import { scaleStates } from '../test/support/states.js';
 import { open } from '../src/api/proxy.js';
 import { createNftablesDataplane } from '../src/dataplanes/nftables/index.js';
 
@@ -20,31 +21,7 @@ const ROUNDS = 30;
 /** changes before the measured ones (JIT and kernel caches warm, as in a running proxy) */
 const WARMUP = 5;
 
-function services(n: number): ServicePortState[] {
-  const out: ServicePortState[] = [];
-  for (let i = 0; i < n; i++) {
-    const backends = Array.from({ length: ENDPOINTS }, (_, j) => ({ address: `10.${128 + (i >> 14)}.${(i >> 6) & 0xff}.${((i & 63) << 2) + j}`, port: 8080 }));
-    out.push({
-      key: `bench/svc-${i}:http/TCP@4`,
-      namespace: 'bench',
-      name: `svc-${i}`,
-      portName: 'http',
-      protocol: 'TCP',
-      family: 4,
-      clusterIP: `10.96.${i >> 8}.${i & 0xff}`,
-      port: 80,
-      nodePort: null,
-      externalIPs: [],
-      loadBalancerIPs: [],
-      affinitySeconds: null,
-      externalLocal: false,
-      internal: backends,
-      external: backends,
-      hasEndpoints: true,
-    });
-  }
-  return out.sort((a, b) => (a.key < b.key ? -1 : 1));
-}
+const services = (n: number): ServicePortState[] => scaleStates(n, ENDPOINTS);
 
 const plan = (desired: ServicePortState[], actual: ServicePortState[]): Plan => ({ desired, actual, changes: diff(desired, actual) });
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

@@ -11,29 +11,14 @@ import type { Dataplane } from '../../src/dataplanes/types.js';
 import { SvcproxyError } from '../../src/errors.js';
 import { diff } from '../../src/plan/diff.js';
 import type { Plan, ServicePortState } from '../../src/plan/types.js';
+import { endpointList, portState, type PortFields } from '../support/states.js';
 
 const NS = `svp-nft-${process.pid}-${randomBytes(2).toString('hex')}`;
 const nft = (...args: string[]) => execFileSync('ip', ['netns', 'exec', NS, 'nft', ...args], { encoding: 'utf8' });
 const FOREIGN = 'table inet foreign {\n\tchain keep {\n\t\ttype filter hook input priority 0; policy accept;\n\t\ttcp dport 9999 accept\n\t}\n}\n';
 
-const eps = (n: number, base = 10) => Array.from({ length: n }, (_, i) => ({ address: `10.244.0.${base + i}`, port: 8080 }));
-const port = (o: Partial<ServicePortState> & { name: string; clusterIP: string }): ServicePortState => ({
-  key: `ns/${o.name}:${o.portName ?? ''}/${o.protocol ?? 'TCP'}@4`,
-  namespace: 'ns',
-  portName: '',
-  protocol: 'TCP',
-  family: 4,
-  port: 80,
-  nodePort: null,
-  externalIPs: [],
-  loadBalancerIPs: [],
-  affinitySeconds: null,
-  externalLocal: false,
-  internal: eps(3),
-  external: eps(3),
-  hasEndpoints: true,
-  ...o,
-});
+const eps = endpointList;
+const port = (o: PortFields): ServicePortState => portState(o, eps(3));
 const sorted = (l: ServicePortState[]) => [...l].sort((a, b) => (a.key < b.key ? -1 : 1));
 const plan = (desired: ServicePortState[], actual: ServicePortState[]): Plan => ({ desired: sorted(desired), actual, changes: diff(sorted(desired), actual) });
 

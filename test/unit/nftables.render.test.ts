@@ -5,28 +5,10 @@ import { parseName } from '../../src/dataplanes/nftables/names.js';
 import { diff } from '../../src/plan/diff.js';
 import type { Plan, ServicePortState } from '../../src/plan/types.js';
 import { SvcproxyError } from '../../src/errors.js';
+import { endpointList, portState, type PortFields } from '../support/states.js';
 
-const eps = [
-  { address: '10.244.0.10', port: 8080 },
-  { address: '10.244.0.11', port: 8080 },
-];
-const port = (o: Partial<ServicePortState> & { name: string; clusterIP: string }): ServicePortState => ({
-  key: `ns/${o.name}:${o.portName ?? ''}/${o.protocol ?? 'TCP'}@4`,
-  namespace: 'ns',
-  portName: '',
-  protocol: 'TCP',
-  family: 4,
-  port: 80,
-  nodePort: null,
-  externalIPs: [],
-  loadBalancerIPs: [],
-  affinitySeconds: null,
-  externalLocal: false,
-  internal: eps,
-  external: eps,
-  hasEndpoints: true,
-  ...o,
-});
+const eps = endpointList(2);
+const port = (o: PortFields): ServicePortState => portState(o, eps);
 /** the golden texts keep the shared pick chains of classes 1 and 2 (classes 1..16 of each kind are built) */
 const withoutLargerPicks = (t: string) => t.replace(/\tchain (cluster|external|external-local|nodeport|nodeport-local)-([3-9]|[1-9]\d+) \{\n(\t\t.*\n)*\t\}\n/g, '');
 const plan = (desired: ServicePortState[], actual: ServicePortState[] = []): Plan => ({ desired, actual, changes: diff(desired, actual) });
