@@ -1,4 +1,8 @@
-/** The report's charts: figures against the number of services, one line per mode and kernel. */
+/**
+ * The report's charts: figures against the number of services, one line per
+ * mode; one set of charts per kernel (host and User-Mode Linux times differ
+ * by an order of magnitude and are compared only within their own boot).
+ */
 import { directFor, modeLabel } from './summary.js';
 import { lineChart, type Series } from './svg.js';
 import type { DirectFigures, LabResults, Point } from './types.js';
@@ -34,32 +38,36 @@ function directSeries(results: LabResults, pick: (d: DirectFigures) => number): 
 }
 
 export function reportCharts(results: LabResults): string[] {
+  return results.runs.filter((run) => run.modes.some((m) => m.points.length > 0)).flatMap((run) => kernelCharts({ ...results, runs: [run] }, `${run.where} ${run.kernel}`));
+}
+
+function kernelCharts(results: LabResults, kernel: string): string[] {
   const x = 'services (log scale)';
   return [
     lineChart({
-      title: 'New-connection latency p50, last service',
+      title: `New-connection latency p50, last service (${kernel})`,
       xLabel: x,
       yLabel: 'microseconds',
       logX: true,
       series: [...modeSeries(results, (p) => p.latency.last.p50_us), ...directSeries(results, (d) => d.latency.p50_us)],
     }),
     lineChart({
-      title: 'New-connection latency p99, last service',
+      title: `New-connection latency p99, last service (${kernel})`,
       xLabel: x,
       yLabel: 'microseconds',
       logX: true,
       series: [...modeSeries(results, (p) => p.latency.last.p99_us), ...directSeries(results, (d) => d.latency.p99_us)],
     }),
-    lineChart({ title: 'Full sync time (from empty)', xLabel: x, yLabel: 'milliseconds', logX: true, series: modeSeries(results, (p) => p.sync.wallMs) }),
+    lineChart({ title: `Full sync time (from empty) (${kernel})`, xLabel: x, yLabel: 'milliseconds', logX: true, series: modeSeries(results, (p) => p.sync.wallMs) }),
     lineChart({
-      title: 'One endpoint change (median)',
+      title: `One endpoint change (median) (${kernel})`,
       xLabel: x,
       yLabel: 'milliseconds',
       logX: true,
       series: modeSeries(results, (p) => p.change.medianWallMs),
     }),
     lineChart({
-      title: 'Connections per second, last service',
+      title: `Connections per second, last service (${kernel})`,
       xLabel: x,
       yLabel: 'connections/s',
       logX: true,

@@ -127,14 +127,21 @@ describe('lab summary and reports', () => {
   it('renders report.html with inline SVG charts and no network reference', () => {
     const html = renderHtml(fixture());
     expect(html.startsWith('<!doctype html>')).toBe(true);
-    expect((html.match(/<svg /g) ?? []).length).toBe(5);
+    // five charts per kernel: the fixture has a host run and a UML run
+    expect((html.match(/<svg /g) ?? []).length).toBe(10);
+    expect(html).toContain('Full sync time (from empty) (host 6.18.0)');
+    expect(html).toContain('Full sync time (from empty) (uml 6.1.176)');
     expect(html).toContain('New-connection latency p50, last service');
     expect(html).toContain('Full sync time (from empty)');
     expect(html).not.toMatch(/<script|<link|src="http|href="http/);
-    // one line per measured mode and kernel, plus dashed direct lines
-    const p50Chart = html.split('<svg ')[1]!;
-    expect((p50Chart.match(/<path /g) ?? []).length).toBe(5 + 3);
-    expect(p50Chart).toContain('stroke-dasharray');
+    // one line per mode measured under that kernel, plus dashed direct lines
+    const hostP50 = html.split('<svg ')[1]!;
+    expect((hostP50.match(/<path /g) ?? []).length).toBe(3 + 2);
+    expect(hostP50).toContain('stroke-dasharray');
+    expect(hostP50).not.toContain('uml');
+    const umlP50 = html.split('<svg ')[6]!;
+    expect(umlP50).toContain('New-connection latency p50, last service (uml 6.1.176)');
+    expect((umlP50.match(/<path /g) ?? []).length).toBeGreaterThanOrEqual(2);
   });
 
   it('escapes what goes into HTML', () => {
