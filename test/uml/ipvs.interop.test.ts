@@ -45,8 +45,9 @@ describe('ipvs mode and ipvsadm', () => {
     expect(l).toMatch(/UDP {2}10\.96\.0\.10:53 wlc\n +-> 10\.244\.0\.3:5353 +Masq +1 /);
     expect(await foreign()).toBe(true);
     expect(await dp.read()).toEqual(want);
-    // The VIP is bound on svcproxy0, and only there.
-    expect(await sh(['ip', '-n', ns, '-o', 'addr', 'show', 'dev', 'svcproxy0'])).toMatch(/10\.96\.0\.10\/32/);
+    // The VIP is a local route on svcproxy0 (one for both ports), and the kernel routes it locally.
+    expect((await sh(['ip', '-n', ns, '-o', 'route', 'show', 'table', 'local', 'dev', 'svcproxy0'])).trim()).toMatch(/^local 10\.96\.0\.10 (dev svcproxy0 )?proto 165 scope host$/);
+    expect(await sh(['ip', '-n', ns, 'route', 'get', '10.96.0.10'])).toMatch(/^local 10\.96\.0\.10 /);
   });
 
   it('cleanup removes its services and leaves the ipvsadm ones', async () => {

@@ -1,6 +1,6 @@
 /**
  * ipvs mode: kube-proxy's IPVS layout. One virtual server per frontend
- * (frontends.ts), VIPs bound on svcproxy0 (vips.ts), masquerade in an owned
+ * (frontends.ts), VIPs as local routes on svcproxy0 (vips.ts), masquerade in an owned
  * iptables chain (masq.ts), ownership in a record (state.ts). A sync
  * touches only the virtual servers of changed service ports and diffs
  * their dests against the kernel; removed dests with connections get
@@ -18,8 +18,8 @@ import { detectBackend, type IptablesBackend } from '../iptables/backend.js';
 import type { ApplyStats, Capability, Dataplane, DataplaneOptions } from '../types.js';
 import { boundVIPs, virtualServers, vsKey, type VirtualServer } from './frontends.js';
 import { removeMasq, syncMasq } from './masq.js';
-import { loadRecord, removeRecord, saveRecord, type Draining, type IpvsRecord } from './state.js';
-import { deleteDummy, ensureHolder, holderAddresses, nodeAddresses, syncAddresses } from './vips.js';
+import { appendRecord, loadRecord, recorded, removeRecord, saveRecord, type Draining, type IpvsRecord, type RecordEntry } from './state.js';
+import { deleteAddresses, deleteDummy, ensureHolder, holderAddresses, holderVIPs, nodeAddresses, syncAddresses, VipRefs } from './vips.js';
 
 export type IpvsDataplaneOptions = DataplaneOptions & { scheduler?: string };
 
@@ -43,6 +43,8 @@ export class IpvsDataplane implements Dataplane {
   private ready = false;
   /** VIPs and masquerade rules checked against the desired state in this process */
   private reconciled = false;
+  /** how many desired ports use each VIP, from the last full VIP check on */
+  private vipRefs?: VipRefs;
 
   constructor(private readonly opts: IpvsDataplaneOptions) {
     this.netns = opts.netns ?? '';
@@ -87,8 +89,8 @@ export class IpvsDataplane implements Dataplane {
     await this.ipvs.sysctl(IPVS_SYSCTLS);
     const r = this.rec();
     const holder = await ensureHolder(this.netns);
-    r.holder = holder.dev;
-    if (r.states.length === 0) r.nodeIPs = await nodeAddresses(this.netns);
+    const nodeIPs = r.states.size === 0 ? await nodeAddresses(this.netns) : r.nodeIPs;
+    if (holder.dev !== r.holder || nodeIPs.join() !== r.nodeIPs.join()) appendRecord(this.netns, r, [{ meta: { holder: holder.dev, nodeIPs } }]);
     this.ready = true;
   }
 
@@ -102,10 +104,10 @@ export class IpvsDataplane implements Dataplane {
 
   private async doRead(): Promise<ServicePortState[]> {
     const r = (this.record = loadRecord(this.netns));
-    if (r.states.length === 0) return [];
+    if (r.states.size === 0) return [];
     const present = new Map((await this.ipvs.services()).map((s) => [vsKey(s), s]));
     const picks: { state: ServicePortState; vs: VirtualServer[]; cluster: IpvsServiceSpec; ext?: IpvsServiceSpec }[] = [];
-    for (const state of r.states) {
+    for (const state of r.states.values()) {
       const vs = this.servers(state).filter((v) => present.has(vsKey(v.spec)));
       const cluster = vs.find((v) => v.kind === 'cluster-ip');
       if (!cluster) continue;
@@ -149,7 +151,13 @@ export class IpvsDataplane implements Dataplane {
   }
 
   async apply(plan: Plan): Promise<ApplyStats> {
-    return withMode(this.mode, this.doApply(plan));
+    try {
+      return await withMode(this.mode, this.doApply(plan));
+    } catch (e) {
+      // Whatever was half done, the next apply checks every VIP and masquerade rule again.
+      this.reconciled = false;
+      throw e;
+    }
   }
 
   private async doApply(plan: Plan): Promise<ApplyStats> {
@@ -180,31 +188,65 @@ export class IpvsDataplane implements Dataplane {
       }
       for (const v of before.values()) dels.push({ cmd: IPVS_CMD.DEL_SERVICE, service: v.spec });
     }
+    const ms: Record<string, number> = {};
+    let mark = performance.now();
+    const lap = (name: string) => {
+      const now = performance.now();
+      ms[name] = (ms[name] ?? 0) + (now - mark);
+      mark = now;
+    };
+    lap('planMs');
     const draining = await this.destOps(kept, r.draining, ops);
-    const frontendsMoved = added.length + removed.length > 0 || changed.some((c) => c.what.some((w) => w !== 'endpoints'));
+    lap('destsMs');
+    const movedChanges = changed.filter((c) => c.what.some((w) => w !== 'endpoints'));
+    const frontendsMoved = added.length + removed.length + movedChanges.length > 0;
+    // VIPs and masquerade are reconciled in full on the first apply of a process (after a crash too).
+    const full = !this.reconciled || r.states.size === 0;
     if (frontendsMoved) {
       // Intent first: a process killed mid-batch leaves only services the record names, so a
       // restart reads them back (and finishes or removes them) instead of failing on EEXIST.
-      const union = new Map(r.states.map((x) => [x.key, x]));
-      for (const x of plan.desired) union.set(x.key, { ...x, internal: [], external: [] });
-      saveRecord(this.netns, { ...r, states: [...union.values()] });
+      // Removed ports stay recorded until their virtual servers are gone.
+      const intent = full ? plan.desired : [...added, ...movedChanges.map((c) => c.after)];
+      if (full && intent.length > r.states.size / 2) {
+        for (const x of intent) r.states.set(x.key, recorded(x));
+        saveRecord(this.netns, r);
+      } else {
+        appendRecord(this.netns, r, intent.map((x) => ({ set: recorded(x) })));
+      }
+      lap('recordMs');
     }
     await this.ipvs.apply(dels, { tolerate: ESRCH_OK });
     await this.ipvs.apply(ops);
+    lap('batchMs');
     const kernelMs = performance.now() - t0;
 
     let masqRules = 0;
-    // VIPs and masquerade are reconciled on the first apply of a process too (after a crash).
-    if (frontendsMoved || r.states.length === 0 || !this.reconciled) {
+    const after: RecordEntry[] = [];
+    if (full) {
+      await this.syncVIPs(plan, after);
+      lap('vipsMs');
+      masqRules = await this.syncMasq(plan.desired);
+      lap('masqMs');
+      const want = new Set(plan.desired.map((x) => x.key));
+      for (const k of r.states.keys()) if (!want.has(k)) after.push({ del: k });
       this.reconciled = true;
-      await this.syncVIPs(plan);
-      masqRules = await syncMasq(await this.ipt(), plan.desired, { ...this.opts, nodeIPs: r.nodeIPs });
-      // Endpoints are read back from the kernel, so the record keeps no copies of them.
-      r.states = plan.desired.map((s) => ({ ...s, internal: [], external: [] }));
+    } else if (frontendsMoved) {
+      await this.updateVIPs(plan, after);
+      lap('vipsMs');
+      // The masquerade chain names only Local-policy external frontends: rewritten when one of those moved.
+      const masqed = (x: ServicePortState) => x.externalLocal && x.family === 4;
+      if ([...added, ...removed, ...movedChanges.flatMap((c) => [c.before, c.after])].some(masqed)) masqRules = await this.syncMasq(plan.desired);
+      lap('masqMs');
+      for (const x of removed) after.push({ del: x.key });
     }
-    r.draining = draining;
-    saveRecord(this.netns, r);
-    return { written: added.length + changed.length, removed: removed.length, kernelMs, detail: { messages: ops.length + dels.length, draining: draining.length, masqRules } };
+    if (JSON.stringify(draining) !== JSON.stringify(r.draining)) after.push({ draining });
+    appendRecord(this.netns, r, after);
+    lap('recordMs');
+    return { written: added.length + changed.length, removed: removed.length, kernelMs, detail: { messages: ops.length + dels.length, draining: draining.length, masqRules, ...ms } };
+  }
+
+  private async syncMasq(states: ServicePortState[]): Promise<number> {
+    return syncMasq(await this.ipt(), states, { ...this.opts, nodeIPs: this.rec().nodeIPs });
   }
 
   /**
@@ -249,19 +291,39 @@ export class IpvsDataplane implements Dataplane {
     }
   }
 
-  private async syncVIPs(plan: Plan): Promise<void> {
+  /** Every VIP checked against the holder's addresses (first apply of a process). */
+  private async syncVIPs(plan: Plan, entries: RecordEntry[]): Promise<void> {
     const r = this.rec();
-    const want = new Set(plan.desired.flatMap(boundVIPs));
-    const have = await holderAddresses(this.netns, r.holder);
-    // On svcproxy0 every address is ours; on lo only the ones recorded.
-    const ours = r.holder === 'lo' ? new Set(r.vips.filter((a) => have.has(a))) : have;
-    await syncAddresses(
-      this.netns,
-      r.holder,
-      [...want].filter((a) => !have.has(a)),
-      [...ours].filter((a) => !want.has(a)),
+    this.vipRefs = new VipRefs(plan.desired.flatMap(boundVIPs));
+    const want = this.vipRefs.addresses();
+    // Earlier versions bound VIPs as addresses: those go (on svcproxy0 every address is ours; on lo the recorded ones).
+    const legacy = [...(await holderAddresses(this.netns, r.holder))].filter((a) => r.holder !== 'lo' || r.vips.has(a));
+    await deleteAddresses(this.netns, r.holder, legacy);
+    const have = await holderVIPs(this.netns, r.holder);
+    // On svcproxy0 every VIP route is ours; on lo only the ones recorded.
+    const ours = r.holder === 'lo' ? new Set([...r.vips].filter((a) => have.has(a))) : have;
+    const add = [...want].filter((a) => !have.has(a));
+    const del = [...ours].filter((a) => !want.has(a));
+    await syncAddresses(this.netns, r.holder, add, del);
+    entries.push({ vips: { add: [...want].filter((a) => !r.vips.has(a)), del: [...r.vips].filter((a) => !want.has(a)) } });
+  }
+
+  /** Only the VIPs of the changed ports: bound when first used, removed when no port uses them. */
+  private async updateVIPs(plan: Plan, entries: RecordEntry[]): Promise<void> {
+    const refs = this.vipRefs;
+    if (!refs || this.rec().holder === 'lo') return this.syncVIPs(plan, entries);
+    const { added, removed, changed } = plan.changes;
+    const { add, del } = refs.change(
+      [...removed, ...changed.map((c) => c.before)].flatMap(boundVIPs),
+      [...added, ...changed.map((c) => c.after)].flatMap(boundVIPs),
     );
-    r.vips = [...want];
+    try {
+      await syncAddresses(this.netns, this.rec().holder, add, del, { replace: true });
+    } catch {
+      // The holder was changed behind our back: check every address.
+      return this.syncVIPs(plan, entries);
+    }
+    if (add.length + del.length > 0) entries.push({ vips: { add, del } });
   }
 
   /**
@@ -273,7 +335,7 @@ export class IpvsDataplane implements Dataplane {
   async drain(o: { timeoutMs: number }): Promise<void> {
     const r = (this.record = loadRecord(this.netns));
     const present = new Set((await this.ipvs.services()).map((v) => vsKey(v)));
-    const specs = r.states.flatMap((st) => this.servers(st).map((v) => v.spec)).filter((v) => present.has(vsKey(v)));
+    const specs = [...r.states.values()].flatMap((st) => this.servers(st).map((v) => v.spec)).filter((v) => present.has(vsKey(v)));
     const deadline = performance.now() + o.timeoutMs;
     while (specs.length > 0 && performance.now() < deadline) {
       const active = (await this.ipvs.dests(specs)).flat().reduce((n, d) => n + (d?.activeConns ?? 0), 0);
@@ -288,11 +350,11 @@ export class IpvsDataplane implements Dataplane {
 
   private async doCleanup(): Promise<void> {
     const r = (this.record = loadRecord(this.netns));
-    const dels: IpvsOp[] = r.states.flatMap((s) => this.servers(s).map((v) => ({ cmd: IPVS_CMD.DEL_SERVICE, service: v.spec }) as IpvsOp));
+    const dels: IpvsOp[] = [...r.states.values()].flatMap((s) => this.servers(s).map((v) => ({ cmd: IPVS_CMD.DEL_SERVICE, service: v.spec }) as IpvsOp));
     if (dels.length > 0) await this.ipvs.apply(dels, { tolerate: ESRCH_OK });
     if (r.holder === 'lo') {
-      const have = await holderAddresses(this.netns, 'lo');
-      await syncAddresses(this.netns, 'lo', [], r.vips.filter((a) => have.has(a)));
+      const have = await holderVIPs(this.netns, 'lo');
+      await syncAddresses(this.netns, 'lo', [], [...r.vips].filter((a) => have.has(a)));
     } else {
       await deleteDummy(this.netns);
     }
@@ -304,6 +366,7 @@ export class IpvsDataplane implements Dataplane {
     removeRecord(this.netns);
     this.record = undefined;
     this.ready = false;
+    this.reconciled = false;
   }
 
   async close(): Promise<void> {}

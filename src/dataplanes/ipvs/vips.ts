@@ -1,13 +1,20 @@
 /**
  * The interface that holds the VIPs, so the node accepts their traffic and
  * IPVS (on LOCAL_IN) sees it: a dummy interface `svcproxy0` where the kernel
- * has CONFIG_DUMMY (UML does), else /32 (/128) addresses on `lo`. On `lo`
- * only the addresses svcproxy recorded are ever removed. Programmed with
- * `ip -batch` inside the namespace (rtnetlink through iproute2).
+ * has CONFIG_DUMMY (UML does), else `lo`. A VIP is a host route of type
+ * local in the local table (`local 10.96.0.1 dev svcproxy0 table local`),
+ * not an interface address: the kernel delivers it locally and answers ARP
+ * for it all the same, but inserting an address walks the device's whole
+ * address list (30,000 VIPs: a minute in UML), a route is one trie insert.
+ * Our routes carry protocol VIP_PROTO; on `lo` only the ones svcproxy
+ * recorded are ever removed. Programmed with `ip -batch` inside the
+ * namespace (rtnetlink through iproute2).
  */
 import { run } from '../../native/exec.js';
 
 export const DUMMY = 'svcproxy0';
+/** rtm_protocol of svcproxy's VIP routes (a private number, above RTPROT_* of linux/rtnetlink.h in use) */
+export const VIP_PROTO = 0xa5;
 
 export interface Holder {
   dev: string;
@@ -24,6 +31,7 @@ export async function ensureHolder(netns: string): Promise<Holder> {
   return { dev: DUMMY, dummy: true };
 }
 
+/** Host addresses on the holder (svcproxy bound VIPs as addresses before it used routes). */
 export async function holderAddresses(netns: string, dev: string): Promise<Set<string>> {
   const r = await run(['ip', '-j', 'addr', 'show', 'dev', dev], { netns, allowFailure: true });
   if (r.status !== 0) return new Set();
@@ -32,15 +40,31 @@ export async function holderAddresses(netns: string, dev: string): Promise<Set<s
   return new Set(links.flatMap((l) => (l.addr_info ?? []).filter(full).map((a) => a.local)));
 }
 
-/** Add and remove host addresses on the holder, in one ip -batch. */
-export async function syncAddresses(netns: string, dev: string, add: string[], del: string[]): Promise<void> {
+/** The VIP routes on the holder: local host routes of protocol VIP_PROTO, both families. */
+export async function holderVIPs(netns: string, dev: string): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const family of ['-4', '-6']) {
+    const r = await run(['ip', family, '-j', 'route', 'show', 'table', 'local', 'type', 'local', 'dev', dev, 'proto', String(VIP_PROTO)], { netns, allowFailure: true });
+    if (r.status !== 0) continue;
+    for (const x of JSON.parse(r.out || '[]') as { dst: string }[]) out.add(x.dst.replace(/\/(32|128)$/, ''));
+  }
+  return out;
+}
+
+/** Remove host addresses from the holder, in one ip -batch. */
+export async function deleteAddresses(netns: string, dev: string, del: string[]): Promise<void> {
+  if (del.length === 0) return;
   const plen = (a: string) => (a.includes(':') ? 128 : 32);
-  const lines = [
-    ...del.map((a) => `address del ${a}/${plen(a)} dev ${dev}`),
-    ...add.map((a) => `address add ${a}/${plen(a)} dev ${dev}`),
-  ];
+  await run(['ip', '-batch', '-'], { netns, input: del.map((a) => `address del ${a}/${plen(a)} dev ${dev}`).join('\n') + '\n', op: 'ip address' });
+}
+
+/** Add and remove VIP routes on the holder, in one ip -batch; `replace` adds a route already there without failing. */
+export async function syncAddresses(netns: string, dev: string, add: string[], del: string[], o: { replace?: boolean } = {}): Promise<void> {
+  const route = (a: string) => `local ${a}/${a.includes(':') ? 128 : 32} dev ${dev} table local proto ${VIP_PROTO}`;
+  const verb = o.replace ? 'replace' : 'add';
+  const lines = [...del.map((a) => `route del ${route(a)}`), ...add.map((a) => `route ${verb} ${route(a)}`)];
   if (lines.length === 0) return;
-  await run(['ip', '-batch', '-'], { netns, input: lines.join('\n') + '\n', op: 'ip address' });
+  await run(['ip', '-batch', '-'], { netns, input: lines.join('\n') + '\n', op: 'ip route' });
 }
 
 export async function deleteDummy(netns: string): Promise<void> {
@@ -55,4 +79,38 @@ export async function nodeAddresses(netns: string): Promise<string[]> {
     .filter((l) => l.ifname !== DUMMY && l.ifname !== 'lo')
     .flatMap((l) => (l.addr_info ?? []).filter((a) => a.scope === 'global').map((a) => a.local))
     .sort();
+}
+
+/**
+ * How many desired service ports use each VIP (ports of one service share
+ * their cluster IP), so a change knows which addresses to bind or unbind
+ * without listing the holder's 30,000 addresses.
+ */
+export class VipRefs {
+  private readonly count = new Map<string, number>();
+
+  constructor(vips: string[]) {
+    for (const a of vips) this.count.set(a, (this.count.get(a) ?? 0) + 1);
+  }
+
+  addresses(): Set<string> {
+    return new Set(this.count.keys());
+  }
+
+  /** Drop the uses in `before`, add those in `after`; the addresses that appear and disappear. */
+  change(before: string[], after: string[]): { add: string[]; del: string[] } {
+    const touched = new Map<string, number>();
+    for (const a of [...before, ...after]) if (!touched.has(a)) touched.set(a, this.count.get(a) ?? 0);
+    for (const a of before) this.count.set(a, (this.count.get(a) ?? 0) - 1);
+    for (const a of after) this.count.set(a, (this.count.get(a) ?? 0) + 1);
+    const add: string[] = [];
+    const del: string[] = [];
+    for (const [a, was] of touched) {
+      const now = this.count.get(a)!;
+      if (now <= 0) this.count.delete(a);
+      if (was <= 0 && now > 0) add.push(a);
+      if (was > 0 && now <= 0) del.push(a);
+    }
+    return { add, del };
+  }
 }
