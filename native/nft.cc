@@ -12,11 +12,14 @@
 //   nftRun(handle, text, json)     -> Promise<string>   (output buffer)
 //   nftElements(handle, packed)    -> Promise<{messages, elements}>
 //                                     (set elements in one raw netlink batch: nft/elements.h)
+//   nftDumpSet(handle, family, table, set) -> Promise<{count, data}>
+//                                     (a set's elements over raw netlink: nft/dump.h)
 //   nftClose(handle)               -> Promise<void>
 //
 // Failures reject with SvcproxyError code "ENFTABLES" carrying libnftables'
 // error buffer (which holds the kernel's reason); libnftables does not expose
 // the errno, and we do not guess it from the text.
+#include <linux/netfilter.h>
 #include <nftables/libnftables.h>
 
 #include <mutex>
@@ -26,6 +29,7 @@
 #include "error.h"
 #include "exports.h"
 #include "netns.h"
+#include "nft/dump.h"
 #include "nft/elements.h"
 
 namespace svcproxy {
@@ -166,6 +170,41 @@ class ElementsWorker : public PromiseWorker {
   nft::ElementBatchResult res_;
 };
 
+class DumpWorker : public PromiseWorker {
+ public:
+  DumpWorker(Napi::Env env, Napi::Value owner, NftHandle* h, uint8_t family, std::string table, std::string set)
+      : PromiseWorker(env), h_(h), family_(family), table_(std::move(table)), set_(std::move(set)) {
+    owner_ = Napi::Persistent(owner);
+  }
+
+ protected:
+  void Run() override {
+    std::lock_guard<std::mutex> lock(h_->mu);
+    if (h_->ctx == nullptr) {
+      err_.Set("ENFTABLES", "nft.dump", "nftables context is closed");
+      return;
+    }
+    NetnsGuard ns(h_->netns, &err_);
+    if (!ns.ok()) return;
+    nft::DumpSetElements(family_, table_, set_, &data_, &count_, &err_);
+  }
+
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("count", Napi::Number::New(env, count_));
+    o.Set("data", Napi::Buffer<uint8_t>::Copy(env, data_.data(), data_.size()));
+    return o;
+  }
+
+ private:
+  Napi::Reference<Napi::Value> owner_;
+  NftHandle* h_;
+  uint8_t family_;
+  std::string table_, set_;
+  std::vector<uint8_t> data_;
+  uint32_t count_ = 0;
+};
+
 class CloseWorker : public PromiseWorker {
  public:
   CloseWorker(Napi::Env env, Napi::Value owner, NftHandle* h) : PromiseWorker(env), h_(h) {
@@ -216,6 +255,21 @@ Napi::Value NftElements(const Napi::CallbackInfo& info) {
   return p;
 }
 
+Napi::Value NftDumpSet(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  NftHandle* h = info.Length() > 0 ? UnwrapHandle(info[0]) : nullptr;
+  if (h == nullptr) return ThrowError(env, "EINVAL", "nft.dump", "nftDumpSet: handle from nftOpen required");
+  if (info.Length() < 4 || !info[1].IsNumber() || !info[2].IsString() || !info[3].IsString())
+    return ThrowError(env, "EINVAL", "nft.dump", "nftDumpSet: (handle, family 4|6, table, set) required");
+  int family = info[1].As<Napi::Number>().Int32Value();
+  if (family != 4 && family != 6) return ThrowError(env, "EINVAL", "nft.dump", "nftDumpSet: family must be 4 or 6");
+  auto* w = new DumpWorker(env, info[0], h, family == 4 ? NFPROTO_IPV4 : NFPROTO_IPV6, info[2].As<Napi::String>().Utf8Value(),
+                           info[3].As<Napi::String>().Utf8Value());
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
 Napi::Value NftClose(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   NftHandle* h = info.Length() > 0 ? UnwrapHandle(info[0]) : nullptr;
@@ -232,6 +286,7 @@ void InitNft(Napi::Env env, Napi::Object exports) {
   exports.Set("nftOpen", Napi::Function::New(env, NftOpen));
   exports.Set("nftRun", Napi::Function::New(env, NftRun));
   exports.Set("nftElements", Napi::Function::New(env, NftElements));
+  exports.Set("nftDumpSet", Napi::Function::New(env, NftDumpSet));
   exports.Set("nftClose", Napi::Function::New(env, NftClose));
 }
 

@@ -10,6 +10,11 @@ export interface NftElementsResult {
   elements: number;
 }
 
+export interface NftDump {
+  count: number;
+  data: Buffer;
+}
+
 export interface NftAddon {
   /** create a libnftables context inside netns ("" = current); its netlink socket is bound there */
   nftOpen(netns: string): Promise<NftHandle>;
@@ -20,6 +25,8 @@ export interface NftAddon {
    * nf_tables batch in the handle's namespace: all or nothing; errors carry the errno name
    */
   nftElements(handle: NftHandle, packed: Uint8Array): Promise<NftElementsResult>;
+  /** a set's elements over raw netlink, packed as native/nft/dump.h describes (decoded by nftables/decode.ts) */
+  nftDumpSet(handle: NftHandle, family: 4 | 6, table: string, set: string): Promise<NftDump>;
   nftClose(handle: NftHandle): Promise<void>;
 }
 

@@ -18,7 +18,6 @@ import { ElementPacker, elemId, groupOps, opsText, packBatch, packOps, type Elem
 import {
   ENDPOINTS,
   HAIRPIN,
-  HOOK_CHAINS,
   NODEPORT_ENDPOINTS,
   SERVICE_IPS,
   SERVICE_META,
@@ -32,7 +31,8 @@ import {
   type SetName,
 } from './names.js';
 import { pickRules, portObjects, type MasqueradeOptions, type PortObjects } from './objects.js';
-import { isLive, jsonVersion, parseTable, tableNames } from './read.js';
+import { decodeDump } from './decode.js';
+import { jsonVersion, liveTables, statesFromElements, tableNames } from './read.js';
 import { buildTable, chainDelta, dropTable, setSize, swapTables, tableRef } from './ruleset.js';
 import { validateCIDR, validatePorts } from './validate.js';
 
@@ -115,10 +115,18 @@ export class NftablesDataplane implements Dataplane {
     return withMode(this.mode, this.ctx().then((h) => nftAddon().nftElements(h, packed)));
   }
 
+  /** One of svcproxy's sets, element by element, over raw netlink (libnftables' listing of 270k elements took ~15 s). */
+  private async dump(f: Family, table: string, set: SetName): Promise<Elem[]> {
+    const d = await withMode(this.mode, this.ctx().then((h) => nftAddon().nftDumpSet(h, f, table, set)));
+    const elems = decodeDump(set, f, d.data, d.count);
+    if (!elems) throw new SvcproxyError(`${tableRef(f, table)} set ${set}: elements the dataplane did not write (layout differs)`, { code: 'EPROTO', op: 'read', mode: this.mode });
+    return elems;
+  }
+
   async detect(): Promise<Capability> {
     const versions: Record<string, string> = { kernel: release() };
     try {
-      const out = await this.run('list tables', true);
+      const out = await this.run('list chains', true);
       const v = jsonVersion(out);
       if (v) versions.libnftables = v;
       return { mode: this.mode, usable: true, versions, families: FAMILIES };
@@ -128,15 +136,25 @@ export class NftablesDataplane implements Dataplane {
     }
   }
 
+  /**
+   * Tables present and tables hooked in, from `list chains` only: libnftables
+   * 1.0.6 fetches every set element for `list tables` or `list chain T C`
+   * (5-9 s at 30k ports), not for this.
+   */
+  private async tables(): Promise<{ listed: string[]; hooked: string[] }> {
+    const json = await this.run('list chains', true);
+    return { listed: tableNames(json), hooked: liveTables(json) };
+  }
+
   private async present(): Promise<Present> {
-    const listed = tableNames(await this.run('list tables', true));
+    const { listed, hooked } = await this.tables();
     const names = new Map<Family, string[]>();
     const live = new Map<Family, string>();
     for (const f of FAMILIES) {
       const here = TABLES.filter((t) => listed.includes(tableRef(f, t)));
       names.set(f, here);
       for (const t of here) {
-        if (here.length === 1 || isLive(await this.run(`list chain ${tableRef(f, t)} ${HOOK_CHAINS[0]}`, true).catch(() => '{}'))) {
+        if (here.length === 1 || hooked.includes(tableRef(f, t))) {
           live.set(f, t);
           break;
         }
@@ -146,14 +164,14 @@ export class NftablesDataplane implements Dataplane {
   }
 
   async read(): Promise<ServicePortState[]> {
-    const listed = tableNames(await this.run('list tables', true));
+    const { listed, hooked } = await this.tables();
     const out: ServicePortState[] = [];
     for (const f of FAMILIES) {
       for (const t of TABLES) {
         if (!listed.includes(tableRef(f, t))) continue;
-        const json = await this.run(`list table ${tableRef(f, t)}`, true);
-        if (!isLive(json)) continue; // half-built by an interrupted full sync: serves nothing
-        out.push(...parseTable(json, f));
+        if (!hooked.includes(tableRef(f, t))) continue; // half-built by an interrupted full sync: serves nothing
+        const [ips, metas, endpoints] = await Promise.all(([SERVICE_IPS, SERVICE_META, ENDPOINTS] as const).map((set) => this.dump(f, t, set)));
+        out.push(...statesFromElements(f, ips!, metas!, endpoints!));
         break;
       }
     }

@@ -1,6 +1,7 @@
 /**
- * Kernel -> ServicePortState[]: parse libnftables' JSON listing of one
- * family's svcproxy table, using only what svcproxy writes there:
+ * Kernel -> ServicePortState[]: rebuild one family's ports from the
+ * elements of its svcproxy table (dumped over raw netlink, decode.ts),
+ * using only what svcproxy writes there:
  *   service-ips   cluster element comment "namespace/name <meta>" (metaComment:
  *                 port name and policy bits); external and load-balancer IP
  *                 elements name the port's cluster IP
@@ -12,18 +13,13 @@
  * Used only by read(), to recover after a restart; syncs never list.
  */
 import type { Backend, Family, ServicePortState } from '../../plan/types.js';
-import { ENDPOINTS, EXTERNAL_IP_COMMENT, EXTERNAL_RECORD_SLOT, HOOK_CHAINS, LB_IP_COMMENT, SERVICE_IPS, SERVICE_META, parseMetaComment } from './names.js';
+import type { Elem } from './encode.js';
+import { EXTERNAL_IP_COMMENT, EXTERNAL_RECORD_SLOT, HOOK_CHAINS, LB_IP_COMMENT, parseMetaComment } from './names.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = any;
 
 const PROTOS: Record<string, ServicePortState['protocol']> = { tcp: 'TCP', udp: 'UDP', sctp: 'SCTP' };
-
-/** [key parts, comment] of a JSON set/map element key */
-function keyOf(raw: Json): [Json[], string | undefined] {
-  const val = raw?.elem ? raw.elem.val : raw;
-  return [val?.concat ?? [val], raw?.elem?.comment];
-}
 
 interface Collected {
   meta?: string;
@@ -34,15 +30,14 @@ interface Collected {
   external: (Backend | undefined)[];
 }
 
-/** Is this listing a live svcproxy table (hooked in), not one left half-built by a crash? */
-export function isLive(json: string): boolean {
+/** The tables a `list chains` JSON answer shows hooked in (as "family name"): live ones, not ones left half-built by a crash. */
+export function liveTables(json: string): string[] {
   const items: Json[] = JSON.parse(json).nftables ?? [];
-  return items.some((i) => i.chain?.name === HOOK_CHAINS[0] && i.chain.hook !== undefined);
+  return items.filter((i) => i.chain?.name === HOOK_CHAINS[0] && i.chain.hook !== undefined).map((i) => `${i.chain.family} ${i.chain.table}`);
 }
 
-/** `nft -j list table` output of one family's table -> states, sorted by key. */
-export function parseTable(json: string, family: Family): ServicePortState[] {
-  const items: Json[] = JSON.parse(json).nftables ?? [];
+/** The elements of service-ips, service-meta and endpoints of one family's table -> states, sorted by key. */
+export function statesFromElements(family: Family, ips: Elem[], metas: Elem[], endpoints: Elem[]): ServicePortState[] {
   const ports = new Map<string, Collected>();
   const portOf = (clusterIP: string, proto: string, port: number) => {
     const k = `${clusterIP}|${proto}|${port}`;
@@ -50,15 +45,8 @@ export function parseTable(json: string, family: Family): ServicePortState[] {
     if (!c) ports.set(k, (c = { externalIPs: [], loadBalancerIPs: [], internal: [], external: [] }));
     return c;
   };
-  const setOf = (name: string): Json[] => {
-    for (const i of items) if ((i.map ?? i.set)?.name === name) return (i.map ?? i.set).elem ?? [];
-    return [];
-  };
-
-  const ips = setOf(SERVICE_IPS) as Json[][];
-  for (const [raw] of ips) {
-    const [[ip, proto, port], comment] = keyOf(raw);
-    const text = String(comment ?? '');
+  for (const { key: [ip, proto, port], comment } of ips) {
+    const text = comment ?? '';
     const words = text.split(' ');
     if (!text || words[0] === EXTERNAL_IP_COMMENT || words[0] === LB_IP_COMMENT) continue;
     const c = portOf(String(ip), String(proto), Number(port));
@@ -66,23 +54,20 @@ export function parseTable(json: string, family: Family): ServicePortState[] {
     c.name = space < 0 ? text : text.slice(0, space);
     if (space >= 0) c.meta = text.slice(space + 1);
   }
-  for (const raw of setOf(SERVICE_META)) {
-    const [[ip, proto, port], comment] = keyOf(raw);
+  for (const { key: [ip, proto, port], comment } of metas) {
     const c = ports.get(`${ip}|${proto}|${port}`);
     if (c && c.meta === undefined) c.meta = comment;
   }
-  for (const [raw] of ips) {
-    const [[ip, proto, port], comment] = keyOf(raw);
-    const words = String(comment ?? '').split(' ');
+  for (const { key: [ip, proto, port], comment } of ips) {
+    const words = (comment ?? '').split(' ');
     if (words[0] !== EXTERNAL_IP_COMMENT && words[0] !== LB_IP_COMMENT) continue;
     const c = ports.get(`${words[1]}|${proto}|${port}`);
     (words[0] === EXTERNAL_IP_COMMENT ? c?.externalIPs : c?.loadBalancerIPs)?.push(String(ip));
   }
-  for (const [raw, data] of setOf(ENDPOINTS) as Json[][]) {
-    const [[ip, proto, port, slot]] = keyOf(raw);
+  for (const { key: [ip, proto, port, slot], value } of endpoints) {
     const c = ports.get(`${ip}|${proto}|${port}`);
-    if (!c) continue; // an external IP's slots: the record under the cluster key is the reference
-    const [address, bport] = data.concat;
+    if (!c || !value) continue; // an external IP's slots: the record under the cluster key is the reference
+    const [address, bport] = value;
     const n = Number(slot);
     const b = { address: String(address), port: Number(bport) };
     if (n >= EXTERNAL_RECORD_SLOT) c.external[n - EXTERNAL_RECORD_SLOT] = b;
@@ -124,10 +109,14 @@ export function parseTable(json: string, family: Family): ServicePortState[] {
   return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
-/** Tables in a `list tables` JSON answer, as "family name". */
+/**
+ * Tables in a `list chains` JSON answer, as "family name" (every table
+ * svcproxy builds has chains). Not `list tables`: libnftables 1.0.6 fetches
+ * every set element for that (5 s at 30k ports), for `list chains` it does not.
+ */
 export function tableNames(json: string): string[] {
   const items: Json[] = JSON.parse(json).nftables ?? [];
-  return items.filter((i) => i.table).map((i) => `${i.table.family} ${i.table.name}`);
+  return [...new Set(items.filter((i) => i.chain).map((i) => `${i.chain.family} ${i.chain.table}`))];
 }
 
 /** libnftables version from the metainfo of any JSON answer. */

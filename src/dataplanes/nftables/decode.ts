@@ -1,0 +1,90 @@
+/**
+ * The inverse of encode.ts for read(): elements as the kernel returns them
+ * in a raw netlink dump (native/nft/dump.h) -> Elem. Key and value bytes are
+ * the register layout encode.ts writes: every part padded to 4 bytes,
+ * addresses and ports in network order, inet_proto one byte, the numgen
+ * slot a host-order u32.
+ */
+import { endianness } from 'node:os';
+import type { Family } from '../../plan/types.js';
+import type { Elem, Part, Proto, Verdict } from './encode.js';
+import { ENDPOINTS, NODEPORT_ENDPOINTS, SERVICE_IPS, SERVICE_META, SERVICE_NODEPORTS, type SetName } from './names.js';
+
+const PROTO_NAME: Record<number, Proto> = { 6: 'tcp', 17: 'udp', 132: 'sctp' };
+// linux/netfilter.h NF_DROP, nf_tables.h NFT_GOTO / NFT_JUMP
+const NF_DROP = 0;
+const NFT_GOTO = -4;
+const NFT_JUMP = -3;
+const LITTLE = endianness() === 'LE';
+
+type PartType = 'addr' | 'proto' | 'port' | 'slot';
+const KEYS: Partial<Record<SetName, PartType[]>> = {
+  [SERVICE_IPS]: ['addr', 'proto', 'port'],
+  [SERVICE_NODEPORTS]: ['proto', 'port'],
+  [ENDPOINTS]: ['addr', 'proto', 'port', 'slot'],
+  [NODEPORT_ENDPOINTS]: ['proto', 'port', 'slot'],
+  [SERVICE_META]: ['addr', 'proto', 'port'],
+};
+
+function addrText(b: Buffer, at: number, family: Family): string {
+  if (family === 4) return `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`;
+  const words: string[] = [];
+  for (let i = 0; i < 8; i++) words.push(b.readUInt16BE(at + 2 * i).toString(16));
+  // the longest run of zero words becomes "::", as nft and Node print it
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    let j = i;
+    while (j < 8 && words[j] === '0') j++;
+    if (j - i > bestLen) [best, bestLen] = [i, j - i];
+    i = j === i ? i + 1 : j;
+  }
+  if (best < 0) return words.join(':');
+  return `${words.slice(0, best).join(':')}::${words.slice(best + bestLen).join(':')}`;
+}
+
+/** Parse a dump of `set` (one of svcproxy's maps); undefined when an element does not fit its layout. */
+export function decodeDump(set: SetName, family: Family, data: Buffer, count: number): Elem[] | undefined {
+  const parts = KEYS[set];
+  if (!parts) throw new Error(`nftables: no decoder for set ${set}`);
+  const addrLen = family === 4 ? 4 : 16;
+  const keyLen = parts.reduce((n, t) => n + (t === 'addr' ? addrLen : 4), 0);
+  const out: Elem[] = new Array(count);
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    if (data[at] !== keyLen) return undefined;
+    at++;
+    const key: Part[] = [];
+    for (const t of parts) {
+      if (t === 'addr') {
+        key.push(addrText(data, at, family));
+        at += addrLen;
+      } else {
+        if (t === 'proto') key.push(PROTO_NAME[data[at]!] ?? String(data[at]));
+        else if (t === 'port') key.push(data.readUInt16BE(at));
+        else key.push(LITTLE ? data.readUInt32LE(at) : data.readUInt32BE(at));
+        at += 4;
+      }
+    }
+    const e: Elem = { set, key };
+    const kind = data[at++];
+    if (kind === 1) {
+      const len = data[at++]!;
+      if (len !== addrLen + 4) return undefined;
+      e.value = [addrText(data, at, family), data.readUInt16BE(at + addrLen)];
+      at += len;
+    } else if (kind === 2) {
+      const code = data.readInt32LE(at);
+      const chainLen = data[at + 4]!;
+      const chain = data.toString('latin1', at + 5, at + 5 + chainLen);
+      at += 5 + chainLen;
+      const v: Verdict | undefined = code === NF_DROP ? { kind: 'drop' } : code === NFT_GOTO || code === NFT_JUMP ? { kind: 'goto', chain } : undefined;
+      if (v) e.verdict = v;
+    }
+    const commentLen = data[at++]!;
+    if (commentLen > 0) e.comment = data.toString('latin1', at, at + commentLen);
+    at += commentLen;
+    out[i] = e;
+  }
+  return at === data.length ? out : undefined;
+}
