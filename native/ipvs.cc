@@ -24,6 +24,7 @@
 #include "ipvs/codec.h"
 #include "ipvs/genl.h"
 #include "ipvs/js.h"
+#include "ipvs/routes.h"
 #include "netns.h"
 
 namespace svcproxy {
@@ -416,6 +417,7 @@ void InitIpvs(Napi::Env env, Napi::Object exports) {
   exports.Set("ipvsGetTimeouts", Napi::Function::New(env, GetTimeouts));
   exports.Set("ipvsSetTimeouts", Napi::Function::New(env, SetTimeouts));
   exports.Set("ipvsSysctl", Napi::Function::New(env, Sysctl));
+  ipvs::InitVipRoutes(env, exports);
 }
 
 }  // namespace svcproxy

@@ -35,10 +35,10 @@ void GrowBuffers(struct mnl_socket* s) {
 
 }  // namespace
 
-GenlSocket::GenlSocket(NativeError* err) {
-  sock_ = mnl_socket_open(NETLINK_GENERIC);
+NetlinkSocket::NetlinkSocket(int protocol, NativeError* err) {
+  sock_ = mnl_socket_open(protocol);
   if (sock_ == nullptr) {
-    err->SetErrno("ipvs.socket", errno, "netlink generic");
+    err->SetErrno("ipvs.socket", errno, protocol == NETLINK_GENERIC ? "netlink generic" : "netlink route");
     return;
   }
   if (mnl_socket_bind(sock_, 0, MNL_SOCKET_AUTOPID) < 0) {
@@ -47,11 +47,14 @@ GenlSocket::GenlSocket(NativeError* err) {
   }
   portid_ = mnl_socket_get_portid(sock_);
   GrowBuffers(sock_);
-  Resolve(err);
 }
 
-GenlSocket::~GenlSocket() {
+NetlinkSocket::~NetlinkSocket() {
   if (sock_) mnl_socket_close(sock_);
+}
+
+GenlSocket::GenlSocket(NativeError* err) : NetlinkSocket(NETLINK_GENERIC, err) {
+  if (bound()) Resolve(err);
 }
 
 struct nlmsghdr* GenlSocket::Begin(char* buf, uint8_t cmd, uint16_t flags) {
@@ -99,7 +102,7 @@ bool GenlSocket::Resolve(NativeError* err) {
   return true;
 }
 
-bool GenlSocket::Batch(const std::vector<Message>& msgs, std::vector<Ack>* acks, NativeError* err) {
+bool NetlinkSocket::Batch(const std::vector<Message>& msgs, std::vector<Ack>* acks, NativeError* err) {
   acks->assign(msgs.size(), Ack{});
   std::vector<char> out;
   std::vector<char> in(MNL_SOCKET_BUFFER_SIZE * 4);
@@ -147,7 +150,7 @@ bool GenlSocket::Batch(const std::vector<Message>& msgs, std::vector<Ack>* acks,
   return true;
 }
 
-bool GenlSocket::Dump(const Message& req, const std::function<void(const struct nlmsghdr*)>& cb, NativeError* err) {
+bool NetlinkSocket::Dump(const Message& req, const std::function<void(const struct nlmsghdr*)>& cb, NativeError* err) {
   Message msg = req;
   auto* hdr = reinterpret_cast<struct nlmsghdr*>(msg.data());
   hdr->nlmsg_seq = seq_++;

@@ -1,7 +1,8 @@
-// A generic-netlink socket bound to the IPVS family (linux/ip_vs.h,
-// IPVS_GENL_NAME "IPVS"), with batched requests: many messages go out in
-// one sendmsg and their acks are collected in one pass, so a sync of tens
-// of thousands of operations costs a few hundred syscalls, not 2 per op.
+// Netlink sockets with batched requests: many messages go out in one
+// sendmsg and their acks are collected in one pass, so a sync of tens of
+// thousands of operations costs a few hundred syscalls, not 2 per op.
+// GenlSocket is bound to the IPVS family (linux/ip_vs.h, IPVS_GENL_NAME
+// "IPVS"); a plain NetlinkSocket(NETLINK_ROUTE) carries the VIP routes.
 #pragma once
 #include <libmnl/libmnl.h>
 
@@ -22,20 +23,15 @@ struct Ack {
   int err = 0;
 };
 
-class GenlSocket {
+class NetlinkSocket {
  public:
-  // Opens a NETLINK_GENERIC socket in the calling thread's namespace and
-  // resolves the IPVS family. ENOIPVS when the family does not exist.
-  explicit GenlSocket(NativeError* err);
-  ~GenlSocket();
-  GenlSocket(const GenlSocket&) = delete;
-  GenlSocket& operator=(const GenlSocket&) = delete;
-  bool ok() const { return sock_ != nullptr && family_ != 0; }
-  uint16_t family() const { return family_; }
-
-  // Start a message: nlmsghdr(type = IPVS family) + genlmsghdr(cmd).
-  // Returns the header to add attributes to; buf must hold MNL_SOCKET_BUFFER_SIZE.
-  struct nlmsghdr* Begin(char* buf, uint8_t cmd, uint16_t flags);
+  // Opens and binds a netlink socket of `protocol` in the calling thread's namespace.
+  NetlinkSocket(int protocol, NativeError* err);
+  ~NetlinkSocket();
+  NetlinkSocket(const NetlinkSocket&) = delete;
+  NetlinkSocket& operator=(const NetlinkSocket&) = delete;
+  bool bound() const { return sock_ != nullptr && portid_ != 0; }
+  uint32_t NextSeq() { return seq_++; }
 
   // Send all messages (acked), windowed; acks[i] gets message i's result.
   // A transport failure (not a per-message errno) sets err and returns false.
@@ -44,11 +40,26 @@ class GenlSocket {
   // One request with NLM_F_DUMP (or a plain get); cb runs for each reply.
   bool Dump(const Message& req, const std::function<void(const struct nlmsghdr*)>& cb, NativeError* err);
 
- private:
-  bool Resolve(NativeError* err);
+ protected:
   struct mnl_socket* sock_ = nullptr;
   uint32_t portid_ = 0;
   uint32_t seq_ = 1;
+};
+
+class GenlSocket : public NetlinkSocket {
+ public:
+  // Opens a NETLINK_GENERIC socket in the calling thread's namespace and
+  // resolves the IPVS family. ENOIPVS when the family does not exist.
+  explicit GenlSocket(NativeError* err);
+  bool ok() const { return bound() && family_ != 0; }
+  uint16_t family() const { return family_; }
+
+  // Start a message: nlmsghdr(type = IPVS family) + genlmsghdr(cmd).
+  // Returns the header to add attributes to; buf must hold MNL_SOCKET_BUFFER_SIZE.
+  struct nlmsghdr* Begin(char* buf, uint8_t cmd, uint16_t flags);
+
+ private:
+  bool Resolve(NativeError* err);
   uint16_t family_ = 0;
 };
 

@@ -141,6 +141,8 @@ interface IpvsAddon {
   ipvsGetTimeouts(o: { netns?: string }): Promise<IpvsTimeouts>;
   ipvsSetTimeouts(o: { netns?: string } & Partial<IpvsTimeouts>): Promise<IpvsTimeouts>;
   ipvsSysctl(o: { netns?: string; set: Record<string, string | number> }): Promise<Record<string, string>>;
+  ipvsVipRoutes(o: { netns?: string; dev: string; protocol: number; add: string[]; del: string[] }): Promise<{ errors: IpvsOpError[] }>;
+  ipvsVipList(o: { netns?: string; dev: string; protocol: number }): Promise<string[]>;
 }
 
 const addon = () => native() as unknown as IpvsAddon;
@@ -193,6 +195,22 @@ export class IpvsClient {
   /** 0 leaves a timeout unchanged. Returns the timeouts now in force. */
   setTimeouts(t: Partial<IpvsTimeouts>): Promise<IpvsTimeouts> {
     return addon().ipvsSetTimeouts({ netns: this.netns, ...t });
+  }
+
+  /**
+   * Local host routes (RTN_LOCAL, table local) on `dev` with rtm_protocol
+   * `protocol`, the way IPVS mode makes VIPs local: `del` then `add`
+   * (create or replace), in rtnetlink batches. Per-route errnos come back
+   * (index: del first, then add); nothing throws for them.
+   */
+  vipRoutes(o: { dev: string; protocol: number; add: string[]; del: string[] }): Promise<{ errors: IpvsOpError[] }> {
+    if (o.add.length + o.del.length === 0) return Promise.resolve({ errors: [] });
+    return addon().ipvsVipRoutes({ netns: this.netns, ...o });
+  }
+
+  /** The addresses of those routes on `dev` (both families). */
+  vipList(o: { dev: string; protocol: number }): Promise<string[]> {
+    return addon().ipvsVipList({ netns: this.netns, ...o });
   }
 
   /** Write net.ipv4.vs.<name> in this namespace only; returns the previous values. */

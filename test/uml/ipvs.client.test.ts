@@ -145,6 +145,31 @@ describe('IPVS native client', () => {
     expect(() => ipvs.batch([{ cmd: IPVS_CMD.NEW_SERVICE, service: tcp('not-an-ip', 80) }])).toThrow(/ops\[0\]\.service\.address: not an IP address/);
   });
 
+  it('makes VIPs local with batched local routes of its own protocol, and deletes only those', async () => {
+    const dev = { dev: 'd0', protocol: 0xa5 };
+    const many = Array.from({ length: 3000 }, (_, i) => `10.200.${i >> 8}.${i & 255}`);
+    // more than one rtnetlink window, both families; a replace of a route already there is no error
+    expect(await ipvs.vipRoutes({ ...dev, add: [...many, 'fd00::10', '10.200.0.0'], del: [] })).toEqual({ errors: [] });
+    const listed = await ipvs.vipList(dev);
+    expect(listed.length).toBe(3001);
+    expect(new Set(listed)).toEqual(new Set([...many, 'fd00::10']));
+    expect(await sh(['ip', '-n', ns, 'route', 'get', '10.200.11.183'])).toMatch(/^local 10\.200\.11\.183 dev lo/);
+    expect(await sh(['ip', '-n', ns, '-o', 'route', 'show', 'table', 'local', '10.200.0.5'])).toMatch(/^local 10\.200\.0\.5 dev d0 proto 165 scope host/);
+    // a local route someone else made on the same device, same address family
+    await sh(['ip', '-n', ns, 'route', 'add', 'local', '10.201.0.1/32', 'dev', 'd0', 'table', 'local', 'proto', 'static']);
+    const res = await ipvs.vipRoutes({ ...dev, add: [], del: [...many, 'fd00::10', '10.201.0.1', '10.202.0.1'] });
+    // the foreign one does not match our protocol, the last never existed: ESRCH for both, per index
+    expect(res.errors.map((e) => [e.index, e.code])).toEqual([
+      [3001, 'ESRCH'],
+      [3002, 'ESRCH'],
+    ]);
+    expect(await ipvs.vipList(dev)).toEqual([]);
+    expect(await sh(['ip', '-n', ns, '-o', 'route', 'show', 'table', 'local', '10.201.0.1'])).toMatch(/proto static/);
+    await sh(['ip', '-n', ns, 'route', 'del', 'local', '10.201.0.1/32', 'dev', 'd0', 'table', 'local']);
+    expect(() => ipvs.vipRoutes({ ...dev, add: ['10.0.0.300'], del: [] })).toThrow(/add\[0\]: not an IP address/);
+    await expect(ipvs.vipList({ dev: 'nosuchdev', protocol: 0xa5 })).rejects.toMatchObject({ code: 'ENODEV' });
+  });
+
   it('says clearly when a namespace cannot be entered', async () => {
     await expect(new IpvsClient('svp-ipvsc-does-not-exist').info()).rejects.toMatchObject({ code: 'ENOENT' });
   });

@@ -27,7 +27,8 @@ export function ipvsInspector(): Inspector {
       return left;
     },
     async snapshot(t) {
-      return (await list(t)) + (await t.exec(t.node, ['ip', 'addr', 'show']));
+      // VIPs are local routes (vips.ts): the local table is part of what must not change.
+      return (await list(t)) + (await t.exec(t.node, ['ip', 'addr', 'show'])) + (await t.exec(t.node, ['ip', 'route', 'show', 'table', 'local']));
     },
   };
 }

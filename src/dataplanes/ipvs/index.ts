@@ -19,7 +19,7 @@ import type { ApplyStats, Capability, Dataplane, DataplaneOptions } from '../typ
 import { boundVIPs, virtualServers, vsKey, type VirtualServer } from './frontends.js';
 import { removeMasq, syncMasq } from './masq.js';
 import { appendRecord, loadRecord, recorded, removeRecord, saveRecord, type Draining, type IpvsRecord, type RecordEntry } from './state.js';
-import { deleteAddresses, deleteDummy, ensureHolder, holderAddresses, holderVIPs, nodeAddresses, syncAddresses, VipRefs } from './vips.js';
+import { deleteAddresses, deleteDummy, ensureHolder, holderAddresses, holderVIPs, nodeAddresses, syncVIPRoutes, VipRefs } from './vips.js';
 
 export type IpvsDataplaneOptions = DataplaneOptions & { scheduler?: string };
 
@@ -154,8 +154,9 @@ export class IpvsDataplane implements Dataplane {
     try {
       return await withMode(this.mode, this.doApply(plan));
     } catch (e) {
-      // Whatever was half done, the next apply checks every VIP and masquerade rule again.
+      // Whatever was half done, the next apply checks the holder, every VIP and masquerade rule again.
       this.reconciled = false;
+      this.ready = false;
       throw e;
     }
   }
@@ -297,32 +298,29 @@ export class IpvsDataplane implements Dataplane {
     this.vipRefs = new VipRefs(plan.desired.flatMap(boundVIPs));
     const want = this.vipRefs.addresses();
     // Earlier versions bound VIPs as addresses: those go (on svcproxy0 every address is ours; on lo the recorded ones).
-    const legacy = [...(await holderAddresses(this.netns, r.holder))].filter((a) => r.holder !== 'lo' || r.vips.has(a));
-    await deleteAddresses(this.netns, r.holder, legacy);
-    const have = await holderVIPs(this.netns, r.holder);
+    if (r.vips.size > 0) {
+      const legacy = [...(await holderAddresses(this.netns, r.holder))].filter((a) => r.holder !== 'lo' || r.vips.has(a));
+      await deleteAddresses(this.netns, r.holder, legacy);
+    }
+    const have = await holderVIPs(this.ipvs, r.holder);
     // On svcproxy0 every VIP route is ours; on lo only the ones recorded.
     const ours = r.holder === 'lo' ? new Set([...r.vips].filter((a) => have.has(a))) : have;
     const add = [...want].filter((a) => !have.has(a));
     const del = [...ours].filter((a) => !want.has(a));
-    await syncAddresses(this.netns, r.holder, add, del);
+    await syncVIPRoutes(this.ipvs, r.holder, add, del);
     entries.push({ vips: { add: [...want].filter((a) => !r.vips.has(a)), del: [...r.vips].filter((a) => !want.has(a)) } });
   }
 
   /** Only the VIPs of the changed ports: bound when first used, removed when no port uses them. */
   private async updateVIPs(plan: Plan, entries: RecordEntry[]): Promise<void> {
     const refs = this.vipRefs;
-    if (!refs || this.rec().holder === 'lo') return this.syncVIPs(plan, entries);
+    if (!refs) return this.syncVIPs(plan, entries);
     const { added, removed, changed } = plan.changes;
     const { add, del } = refs.change(
       [...removed, ...changed.map((c) => c.before)].flatMap(boundVIPs),
       [...added, ...changed.map((c) => c.after)].flatMap(boundVIPs),
     );
-    try {
-      await syncAddresses(this.netns, this.rec().holder, add, del, { replace: true });
-    } catch {
-      // The holder was changed behind our back: check every address.
-      return this.syncVIPs(plan, entries);
-    }
+    await syncVIPRoutes(this.ipvs, this.rec().holder, add, del);
     if (add.length + del.length > 0) entries.push({ vips: { add, del } });
   }
 
@@ -353,8 +351,8 @@ export class IpvsDataplane implements Dataplane {
     const dels: IpvsOp[] = [...r.states.values()].flatMap((s) => this.servers(s).map((v) => ({ cmd: IPVS_CMD.DEL_SERVICE, service: v.spec }) as IpvsOp));
     if (dels.length > 0) await this.ipvs.apply(dels, { tolerate: ESRCH_OK });
     if (r.holder === 'lo') {
-      const have = await holderVIPs(this.netns, 'lo');
-      await syncAddresses(this.netns, 'lo', [], [...r.vips].filter((a) => have.has(a)));
+      const have = await holderVIPs(this.ipvs, 'lo');
+      await syncVIPRoutes(this.ipvs, 'lo', [], [...r.vips].filter((a) => have.has(a)));
     } else {
       await deleteDummy(this.netns);
     }

@@ -7,10 +7,12 @@
  * for it all the same, but inserting an address walks the device's whole
  * address list (30,000 VIPs: a minute in UML), a route is one trie insert.
  * Our routes carry protocol VIP_PROTO; on `lo` only the ones svcproxy
- * recorded are ever removed. Programmed with `ip -batch` inside the
- * namespace (rtnetlink through iproute2).
+ * recorded are ever removed. Programmed over rtnetlink in batches
+ * (native/ipvs/routes.cc) inside the namespace.
  */
+import { SvcproxyError } from '../../errors.js';
 import { run } from '../../native/exec.js';
+import type { IpvsClient } from '../../native/ipvs.js';
 
 export const DUMMY = 'svcproxy0';
 /** rtm_protocol of svcproxy's VIP routes (a private number, above RTPROT_* of linux/rtnetlink.h in use) */
@@ -41,14 +43,8 @@ export async function holderAddresses(netns: string, dev: string): Promise<Set<s
 }
 
 /** The VIP routes on the holder: local host routes of protocol VIP_PROTO, both families. */
-export async function holderVIPs(netns: string, dev: string): Promise<Set<string>> {
-  const out = new Set<string>();
-  for (const family of ['-4', '-6']) {
-    const r = await run(['ip', family, '-j', 'route', 'show', 'table', 'local', 'type', 'local', 'dev', dev, 'proto', String(VIP_PROTO)], { netns, allowFailure: true });
-    if (r.status !== 0) continue;
-    for (const x of JSON.parse(r.out || '[]') as { dst: string }[]) out.add(x.dst.replace(/\/(32|128)$/, ''));
-  }
-  return out;
+export async function holderVIPs(ipvs: IpvsClient, dev: string): Promise<Set<string>> {
+  return new Set(await ipvs.vipList({ dev, protocol: VIP_PROTO }));
 }
 
 /** Remove host addresses from the holder, in one ip -batch. */
@@ -58,13 +54,23 @@ export async function deleteAddresses(netns: string, dev: string, del: string[])
   await run(['ip', '-batch', '-'], { netns, input: del.map((a) => `address del ${a}/${plen(a)} dev ${dev}`).join('\n') + '\n', op: 'ip address' });
 }
 
-/** Add and remove VIP routes on the holder, in one ip -batch; `replace` adds a route already there without failing. */
-export async function syncAddresses(netns: string, dev: string, add: string[], del: string[], o: { replace?: boolean } = {}): Promise<void> {
-  const route = (a: string) => `local ${a}/${a.includes(':') ? 128 : 32} dev ${dev} table local proto ${VIP_PROTO}`;
-  const verb = o.replace ? 'replace' : 'add';
-  const lines = [...del.map((a) => `route del ${route(a)}`), ...add.map((a) => `route ${verb} ${route(a)}`)];
-  if (lines.length === 0) return;
-  await run(['ip', '-batch', '-'], { netns, input: lines.join('\n') + '\n', op: 'ip route' });
+/**
+ * Add (create or replace) and remove VIP routes on the holder, in rtnetlink
+ * batches. A route already gone is what a removal wants (ESRCH); any other
+ * failure rejects, naming the first VIP and its errno.
+ */
+export async function syncVIPRoutes(ipvs: IpvsClient, dev: string, add: string[], del: string[]): Promise<void> {
+  const { errors } = await ipvs.vipRoutes({ dev, protocol: VIP_PROTO, add, del });
+  const bad = errors.filter((e) => !(e.index < del.length && (e.code === 'ESRCH' || e.code === 'ENOENT')));
+  if (bad.length === 0) return;
+  const e = bad[0]!;
+  const what = e.index < del.length ? `delete VIP route ${del[e.index]}` : `add VIP route ${add[e.index - del.length]}`;
+  throw new SvcproxyError(`ipvs: ${what} on ${dev} failed: ${e.code}${bad.length > 1 ? ` (and ${bad.length - 1} more)` : ''}`, {
+    code: e.code,
+    errno: e.errno,
+    op: 'ipvs.routes',
+    mode: 'ipvs',
+  });
 }
 
 export async function deleteDummy(netns: string): Promise<void> {
