@@ -2,7 +2,8 @@
  * Measurement of nftables-mode sync times (not a test). Runs only in network
  * namespaces it creates and deletes:
  *   full sync of N services x E endpoints (the first apply of a dataplane),
- *   then one endpoint changed (median of R), read-back; and, for the
+ *   then one endpoint changed (median of R), an endpoint count change within
+ *   its size class (4 <-> 3) and across it (4 <-> 5), read-back; and, for the
  *   "faster than iptables" claim, iptables mode (open({mode:'iptables'}))
  *   loading the same set in a second namespace in the same run.
  * Usage: node --import ./bench/bpf-ts-loader.mjs bench/nftables-sync.ts [N...]
@@ -74,6 +75,32 @@ async function measure(n: number, netns: string) {
       }
       actual = next;
     }
+    // Endpoint count changes: 4 -> 3 -> 4 stays in size class 4 (slot elements only);
+    // 4 -> 5 -> 4 crosses to class 8 and back (the verdict changes: the kernel
+    // validates the table's jumps at commit).
+    const countChange = async (idx: number, other: number) => {
+      const wall: number[] = [];
+      const kern: number[] = [];
+      const base = actual[idx]!;
+      const more = [...base.internal, { address: '10.255.255.1', port: 8080 }];
+      for (let r = 0; r < WARMUP + ROUNDS; r++) {
+        const eps = r % 2 === 0 ? (other < ENDPOINTS ? base.internal.slice(0, other) : more.slice(0, other)) : base.internal;
+        const next = actual.slice();
+        next[idx] = { ...base, internal: eps, external: eps };
+        const p3 = plan(next, actual);
+        const t1 = performance.now();
+        const st3 = await dp.apply(p3);
+        if (r >= WARMUP) {
+          wall.push(performance.now() - t1);
+          kern.push(st3.kernelMs);
+        }
+        actual = next;
+      }
+      return { medianMs: +median(wall).toFixed(2), kernelMedianMs: +median(kern).toFixed(2) };
+    };
+    const withinClass = await countChange(Math.floor(n / 3), ENDPOINTS - 1);
+    const acrossClass = await countChange(Math.floor(n / 4), ENDPOINTS + 1);
+
     const t2 = performance.now();
     const back = await dp.read();
     const tRead = performance.now() - t2;
@@ -89,6 +116,8 @@ async function measure(n: number, netns: string) {
       oneEndpointMedianMs: +median(times).toFixed(2),
       oneEndpointKernelMedianMs: +median(kernel).toFixed(2),
       oneEndpointMaxMs: +Math.max(...times).toFixed(2),
+      countChangeWithinClass: withinClass,
+      countChangeAcrossClass: acrossClass,
       readMs: +tRead.toFixed(1),
       readBackMatches: same.added.length + same.removed.length + same.changed.length === 0,
     };
