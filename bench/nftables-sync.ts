@@ -3,7 +3,7 @@
  * namespaces it creates and deletes:
  *   full sync of N services x E endpoints (the first apply of a dataplane),
  *   then one endpoint changed (median of R), an endpoint count change within
- *   its size class (4 <-> 3) and across it (4 <-> 5), read-back; and, for the
+ *   its size class (4 <-> 3) and flapping across a power of two (4 <-> 5), read-back; and, for the
  *   "faster than iptables" claim, iptables mode (open({mode:'iptables'}))
  *   loading the same set in a second namespace in the same run.
  * Usage: node --import ./bench/bpf-ts-loader.mjs bench/nftables-sync.ts [N...]
@@ -76,8 +76,8 @@ async function measure(n: number, netns: string) {
       actual = next;
     }
     // Endpoint count changes: 4 -> 3 -> 4 stays in size class 4 (slot elements only);
-    // 4 -> 5 -> 4 crosses to class 8 and back (the verdict changes: the kernel
-    // validates the table's jumps at commit).
+    // 4 -> 5 moves to class 8 once (the verdict changes: the kernel validates the
+    // table's jumps at commit), then 5 <-> 4 stays there (n in [C/2, C]).
     const countChange = async (idx: number, other: number) => {
       const wall: number[] = [];
       const kern: number[] = [];

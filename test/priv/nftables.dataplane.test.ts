@@ -92,17 +92,17 @@ describe('nftables dataplane (host kernel, fresh netns)', () => {
 
   it('endpoints changed: only map elements change, no chain is touched, nothing is listed', async () => {
     const before = rulesByChain();
-    // same endpoint count (3), then 2 endpoints (another shared pick chain, built with the table): only elements
+    // same endpoint count (3), then 1 endpoint (another shared pick chain, built with the table): only elements
     const moved = state.map((s) => (s.name === 'web' && s.protocol === 'TCP' ? { ...s, internal: eps(3, 20), external: eps(3, 20) } : s));
     const first = await sync(moved);
     expect(first.text).not.toMatch(/^(list|add chain|add rule|flush|delete chain)/m);
     expect(first.text).toMatch(/^delete element ip svcproxy endpoints \{ 10\.96\.0\.10 \. tcp \. 80 \. 0, /m);
     expect(first.stats.detail).toMatchObject({ full: 0, chains: 0 });
     expect(rulesByChain()).toEqual(before);
-    const fewer = state.map((s) => (s.name === 'web' && s.protocol === 'TCP' ? { ...s, internal: eps(2, 20), external: eps(2, 20) } : s));
+    const fewer = state.map((s) => (s.name === 'web' && s.protocol === 'TCP' ? { ...s, internal: eps(1, 20), external: eps(1, 20) } : s));
     const second = await sync(fewer);
     expect(second.text).not.toMatch(/^(list|add chain|add rule|flush|delete chain)/m);
-    expect(second.text).toMatch(/^add element ip svcproxy service-ips \{ 10\.96\.0\.10 \. tcp \. 80 comment "ns\/web port= [^"]*" : goto cluster-2 \}/m);
+    expect(second.text).toMatch(/^add element ip svcproxy service-ips \{ 10\.96\.0\.10 \. tcp \. 80 comment "ns\/web port= [^"]*" : goto cluster-1 \}/m);
     expect(rulesByChain()).toEqual(before);
   });
 
@@ -115,6 +115,17 @@ describe('nftables dataplane (host kernel, fresh netns)', () => {
     expect(text).not.toMatch(/service-ips/);
     expect(text).toMatch(/^delete element ip svcproxy endpoints \{ 10\.96\.0\.10 \. tcp \. 80 \. 3 \}/m);
     expect(nft('list', 'chain', 'ip', liveTable(), 'cluster-4')).toContain('numgen random mod 4 map @endpoints');
+  });
+
+  it('a count flapping across a power of two changes the verdict once (the class stays while n is in [C/2, C])', async () => {
+    const web = (n: number) => state.map((s) => (s.name === 'web' && s.protocol === 'TCP' ? { ...s, internal: eps(n, 30), external: eps(n, 30) } : s));
+    const verdict = (text: string) => /^add element ip svcproxy service-ips \{ 10\.96\.0\.10 \. tcp \. 80 comment "[^"]*" : goto (\S+) \}/m.exec(text)?.[1];
+    await sync(web(4));
+    expect(verdict((await sync(web(5))).text)).toBe('cluster-8');
+    for (const n of [4, 5, 4]) expect((await sync(web(n))).text).not.toMatch(/service-ips/);
+    // below half the class: the tight class again
+    expect(verdict((await sync(web(3))).text)).toBe('cluster-4');
+    expect(verdict((await sync(web(1))).text)).toBe('cluster-1');
   });
 
   it('more endpoints than the shared pick chains were built for: a full rebuild into the other table, exact', async () => {

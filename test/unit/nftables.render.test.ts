@@ -50,6 +50,22 @@ table ip svcproxy {
 	chain cluster-2 {
 		ip saddr != 10.244.0.0/16 meta mark set meta mark or 0x2000
 		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 1 map @endpoints
 	}
 	chain external-1 {
 		meta mark set meta mark or 0x2000
@@ -58,6 +74,22 @@ table ip svcproxy {
 	chain external-2 {
 		meta mark set meta mark or 0x2000
 		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 1 map @endpoints
 	}
 	chain external-local-1 {
 		fib saddr type local meta mark set meta mark or 0x2000
@@ -66,6 +98,22 @@ table ip svcproxy {
 	chain external-local-2 {
 		fib saddr type local meta mark set meta mark or 0x2000
 		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 1 map @endpoints
 	}
 	chain nodeport-1 {
 		meta mark set meta mark or 0x2000
@@ -74,6 +122,22 @@ table ip svcproxy {
 	chain nodeport-2 {
 		meta mark set meta mark or 0x2000
 		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
+		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
+		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
+		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
+		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
+		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
+		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
+		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
+		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
+		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
+		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
+		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
+		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
+		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
+		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
+		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
+		dnat ip to meta l4proto . th dport . numgen random mod 1 map @nodeport-endpoints
 	}
 	chain nodeport-local-1 {
 		fib saddr type local meta mark set meta mark or 0x2000
@@ -82,6 +146,22 @@ table ip svcproxy {
 	chain nodeport-local-2 {
 		fib saddr type local meta mark set meta mark or 0x2000
 		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
+		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
+		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
+		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
+		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
+		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
+		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
+		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
+		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
+		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
+		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
+		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
+		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
+		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
+		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
+		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
+		dnat ip to meta l4proto . th dport . numgen random mod 1 map @nodeport-endpoints
 	}
 }
 # elements: one netlink batch

@@ -30,7 +30,7 @@ import {
   type PickKind,
   type SetName,
 } from './names.js';
-import { pickRules, portObjects, type MasqueradeOptions, type PortObjects } from './objects.js';
+import { isTight, pickRules, portObjects, type MasqueradeOptions, type PortClasses, type PortObjects } from './objects.js';
 import { decodeDump } from './decode.js';
 import { jsonVersion, liveTables, statesFromElements, tableNames } from './read.js';
 import { buildTable, chainDelta, dropTable, setSize, swapTables, tableRef } from './ruleset.js';
@@ -44,6 +44,8 @@ interface FamilyMemory {
   table: string;
   /** states only: a touched port's old objects are recomputed (portObjects is deterministic) */
   ports: Map<string, ServicePortState>;
+  /** size classes of the ports whose verdicts kept a class wider than their count's (classFor) */
+  classes: Map<string, PortClasses>;
   /** endpoint address -> number of service ports using it (hairpin set) */
   hairpin: Map<string, number>;
   /** shared pick chains present */
@@ -253,7 +255,12 @@ export class NftablesDataplane implements Dataplane {
     if (touched.some((s) => !mem.has(s.family))) return this.prepareFull(plan, undefined, pack);
     // more endpoints than any shared pick chain was built for: rebuild (pick chains are only
     // created with their maps: libnftables 1.0.6 cannot add rules against the kernel's typeof maps)
-    const built = (s: ServicePortState) => portObjects(s, this.masq).picks.every((c) => mem.get(s.family)!.picks.has(c));
+    const built = (s: ServicePortState) => {
+      const fm = mem.get(s.family)!;
+      const old = fm.ports.get(s.key);
+      const had = old && portObjects(old, this.masq, fm.classes.get(s.key)).classes;
+      return portObjects(s, this.masq, had).picks.every((c) => fm.picks.has(c));
+    };
     if (!touched.every(built)) return this.prepareFull(plan, undefined, pack);
     return this.prepareDelta(plan, mem, touched, pack);
   }
@@ -306,7 +313,7 @@ export class NftablesDataplane implements Dataplane {
       else ops.push(...groupOps('add', f, table, elems));
       post += swapTables(f, table, names.filter((t) => t !== table), this.masq.masqueradeBit);
       undo += dropTable(f, table);
-      next.set(f, { table, ports, hairpin, picks: new Set(picks.keys()), counts, sizes });
+      next.set(f, { table, ports, classes: new Map(), hairpin, picks: new Set(picks.keys()), counts, sizes });
     }
     const desired = new Set(plan.desired.map((d) => d.key));
     const removed = plan.actual.filter((a) => !desired.has(a.key)).length;
@@ -332,17 +339,20 @@ export class NftablesDataplane implements Dataplane {
       const before: PortObjects[] = [];
       const after: { state: ServicePortState; objects: PortObjects }[] = [];
       const dropped = new Set<string>();
+      const oldClasses = new Map<string, PortClasses>();
       const net = new Map<string, number>(); // hairpin count changes
       for (const s of [...del, ...add]) {
         const oldState = dropped.has(s.key) ? undefined : fm.ports.get(s.key);
         if (!oldState) continue;
         dropped.add(s.key);
-        const old = portObjects(oldState, this.masq);
+        const old = portObjects(oldState, this.masq, fm.classes.get(s.key));
+        oldClasses.set(s.key, old.classes);
         before.push(old);
         for (const a of old.endpoints) net.set(a, (net.get(a) ?? 0) - 1);
       }
       for (const s of add) {
-        const objects = portObjects(s, this.masq);
+        // the classes its verdicts have now may stay (a flapping count changes no verdict)
+        const objects = portObjects(s, this.masq, oldClasses.get(s.key));
         after.push({ state: s, objects });
         for (const a of objects.endpoints) net.set(a, (net.get(a) ?? 0) + 1);
       }
@@ -376,8 +386,14 @@ export class NftablesDataplane implements Dataplane {
       dels.push(...groupOps('delete', f, fm.table, gone));
       adds.push(...groupOps('add', f, fm.table, fresh));
       commits.push(() => {
-        for (const k of dropped) fm.ports.delete(k);
-        for (const p of after) fm.ports.set(p.state.key, p.state);
+        for (const k of dropped) {
+          fm.ports.delete(k);
+          fm.classes.delete(k);
+        }
+        for (const p of after) {
+          fm.ports.set(p.state.key, p.state);
+          if (!isTight(p.state, p.objects.classes)) fm.classes.set(p.state.key, p.objects.classes);
+        }
         fm.counts = grown;
         for (const [a, n] of counts) {
           if (n > 0) fm.hairpin.set(a, n);

@@ -13,7 +13,7 @@
  *   endpoints          frontend IP . proto . port . slot -> backend . port (slot < n)
  *   nodeport-endpoints proto . nodePort . slot -> backend . port
  *   cluster-<C> etc.   [masquerade mark] dnat to <frontend> . numgen random mod C map @...
- *                      (C = pickClass(n), the power of two >= n; repeated draws, see PICK_DRAWS)
+ *                      (C: the power of two >= n, kept while n is in [C/2, C]; repeated draws, see PICK_DRAWS)
  *   cluster element comment "namespace/name <port name and policy bits>"
  *                      (the bits go to a service-meta element when that passes 127 characters)
  * ClientIP affinity ports go to their own svc-/ext- chains (per-endpoint
@@ -52,6 +52,8 @@ export interface MasqueradeOptions {
 
 export interface PortObjects {
   elements: Elem[];
+  /** size classes of its pick verdicts */
+  classes: PortClasses;
   /** shared pick chains this port's verdicts go to */
   picks: string[];
   /** affinity only: chain name -> rules, in order */
@@ -76,13 +78,34 @@ const cidrFor = (m: MasqueradeOptions, fs: FamilySyntax) =>
 const markRule = (m: MasqueradeOptions) => `meta mark set meta mark or ${hex(m.masqueradeBit)}`;
 
 /**
- * Draws of a pick chain of class C > 2: a port there has n in (C/2, C]
+ * Draws of a pick chain of class C >= 2: a port there has n in [C/2, C]
  * slots, so a draw `mod C` misses (slot >= n, no element: the lookup fails
- * and the rule falls through to the next) with probability < 1/2. Repeated
+ * and the rule falls through to the next) with probability <= 1/2. Repeated
  * draws are rejection sampling, uniform over the n slots; after all of them
- * miss (p < 2^-16) slot 0 is taken.
+ * miss (p <= 2^-16) slot 0 is taken.
  */
 export const PICK_DRAWS = 16;
+
+/** The size classes a port's verdicts use (0: that list is empty or unused). */
+export interface PortClasses {
+  internal: number;
+  external: number;
+}
+
+/**
+ * Class for n endpoints given the class the port had: kept while n stays in
+ * [C/2, C] (a count flapping across a power of two changes the verdict once,
+ * not on every flap), else the tight one, pickClass(n).
+ */
+export function classFor(n: number, had: number | undefined): number {
+  if (n === 0) return 0;
+  if (had !== undefined && n <= had && n * 2 >= had) return had;
+  return pickClass(n);
+}
+
+/** Classes that differ from the tight ones (what a dataplane must remember per port). */
+export const isTight = (s: ServicePortState, c: PortClasses): boolean =>
+  c.internal === classFor(s.internal.length, undefined) && c.external === classFor(s.external.length, undefined);
 
 /** The rules of a shared pick chain: masquerade policy, then the dnat draw(s) through the slot map. */
 export function pickRules(kind: PickKind, size: number, fs: FamilySyntax, masq: MasqueradeOptions): string[] {
@@ -98,8 +121,8 @@ export function pickRules(kind: PickKind, size: number, fs: FamilySyntax, masq: 
   const frontend = kind.startsWith('nodeport') ? 'meta l4proto . th dport' : `${fs.l3} daddr . meta l4proto . th dport`;
   const map = kind.startsWith('nodeport') ? NODEPORT_ENDPOINTS : ENDPOINTS;
   const draw = (mod: number) => `dnat ${fs.l3} to ${frontend} . numgen random mod ${mod} map @${map}`;
-  // classes 1 and 2 hold exactly 1 and 2 endpoints: the first draw always hits
-  if (size <= 2) rules.push(draw(size));
+  // class 1 holds exactly 1 endpoint: the first draw always hits
+  if (size === 1) rules.push(draw(1));
   else rules.push(...new Array<string>(PICK_DRAWS).fill(draw(size)), draw(1));
   return rules;
 }
@@ -140,22 +163,24 @@ function pushSlots(out: Elem[], set: typeof ENDPOINTS | typeof NODEPORT_ENDPOINT
   }
 }
 
-export function portObjects(s: ServicePortState, masq: MasqueradeOptions): PortObjects {
+/** had: the classes the port's verdicts used before (incremental syncs), so they can stay. */
+export function portObjects(s: ServicePortState, masq: MasqueradeOptions, had?: PortClasses): PortObjects {
   const proto = PROTO[s.protocol];
   const elements: Elem[] = [];
   const picks: string[] = [];
   const externalSame = sameBackends(s.internal, s.external);
   const affinity = s.affinitySeconds !== null;
-  const pick = (kind: PickKind, list: Backend[]): Verdict => {
+  const classes: PortClasses = { internal: classFor(s.internal.length, had?.internal), external: classFor(s.external.length, had?.external) };
+  const pick = (kind: PickKind, list: Backend[], size: number): Verdict => {
     if (list.length === 0) return s.hasEndpoints ? DROP : REJECT;
-    const chain = pickChain(kind, pickClass(list.length));
+    const chain = pickChain(kind, size);
     if (!picks.includes(chain)) picks.push(chain);
     return goto(chain);
   };
   const special = affinity ? affinityObjects(s, masq) : undefined;
-  const internalVerdict = special ? goto(svcChain(s)) : pick('cluster', s.internal);
+  const internalVerdict = special ? goto(svcChain(s)) : pick('cluster', s.internal, classes.internal);
   const externalVerdict = (nodePort: boolean) =>
-    special ? goto(extChain(s)) : pick(nodePort ? (s.externalLocal ? 'nodeport-local' : 'nodeport') : s.externalLocal ? 'external-local' : 'external', s.external);
+    special ? goto(extChain(s)) : pick(nodePort ? (s.externalLocal ? 'nodeport-local' : 'nodeport') : s.externalLocal ? 'external-local' : 'external', s.external, classes.external);
 
   const clusterKey: Part[] = [s.clusterIP, proto, s.port];
   // "namespace/name <meta>" in one comment when it fits nft's limit, else the meta in service-meta
@@ -190,6 +215,7 @@ export function portObjects(s: ServicePortState, masq: MasqueradeOptions): PortO
   }
   return {
     elements,
+    classes,
     picks,
     chains: (special?.chains ?? NO_CHAINS) as Map<string, string[]>,
     sets: (special?.sets ?? NO_SETS) as Map<string, string>,
