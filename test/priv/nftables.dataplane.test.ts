@@ -114,7 +114,7 @@ describe('nftables dataplane (host kernel, fresh netns)', () => {
     // a changed goto would make the kernel validate every jump of the table at commit
     expect(text).not.toMatch(/service-ips/);
     expect(text).toMatch(/^delete element ip svcproxy endpoints \{ 10\.96\.0\.10 \. tcp \. 80 \. 3 \}/m);
-    expect(nft('list', 'chain', 'ip', liveTable(), 'cluster-4')).toContain('numgen random mod 4 map @endpoints');
+    expect(nft('list', 'chain', 'ip', liveTable(), 'cluster-4-draw')).toContain('numgen random mod 4 map @endpoints');
   });
 
   it('a count flapping across a power of two changes the verdict once (the class stays while n is in [C/2, C])', async () => {
@@ -135,7 +135,7 @@ describe('nftables dataplane (host kernel, fresh netns)', () => {
     expect(nft('list', 'tables')).toMatch(/^table ip svcproxy-b$/m);
     expect(nft('list', 'tables')).not.toMatch(/^table ip svcproxy$/m);
     // 40 endpoints: size class 64
-    expect(nft('list', 'chain', 'ip', 'svcproxy-b', 'cluster-64')).toContain('numgen random mod 64 map @endpoints');
+    expect(nft('list', 'chain', 'ip', 'svcproxy-b', 'cluster-64-draw')).toContain('numgen random mod 64 map @endpoints');
   });
 
   it('affinity timeout changed, endpoints moved, a port removed: still exact', async () => {

@@ -10,7 +10,7 @@ import { endpointList, portState, type PortFields } from '../support/states.js';
 const eps = endpointList(2);
 const port = (o: PortFields): ServicePortState => portState(o, eps);
 /** the golden texts keep the shared pick chains of classes 1 and 2 (classes 1..16 of each kind are built) */
-const withoutLargerPicks = (t: string) => t.replace(/\tchain (cluster|external|external-local|nodeport|nodeport-local)-([3-9]|[1-9]\d+) \{\n(\t\t.*\n)*\t\}\n/g, '');
+const withoutLargerPicks = (t: string) => t.replace(/\tchain (cluster|external|external-local|nodeport|nodeport-local)-([3-9]|[1-9]\d+)(-draw)? \{\n(\t\t.*\n)*\t\}\n/g, '');
 const plan = (desired: ServicePortState[], actual: ServicePortState[] = []): Plan => ({ desired, actual, changes: diff(desired, actual) });
 
 describe('nftables render', () => {
@@ -25,6 +25,8 @@ describe('nftables render', () => {
     );
     // size classes 1 2 4 8 16 of each kind, named by class
     expect(text.match(/^\tchain (cluster|external|external-local|nodeport|nodeport-local)-\d+ \{$/gm)).toHaveLength(5 * 5);
+    // each class above 1 has its draw chain
+    expect(text.match(/^\tchain (cluster|external|external-local|nodeport|nodeport-local)-\d+-draw \{$/gm)).toHaveLength(5 * 4);
     expect(text).toContain('\tchain cluster-16 {');
     expect(text).not.toContain('\tchain cluster-3 {');
     expect(withoutLargerPicks(text)).toBe(`add table ip svcproxy
@@ -47,120 +49,135 @@ table ip svcproxy {
 		ip saddr != 10.244.0.0/16 meta mark set meta mark or 0x2000
 		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 1 map @endpoints
 	}
+	chain cluster-2-draw {
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+	}
 	chain cluster-2 {
 		ip saddr != 10.244.0.0/16 meta mark set meta mark or 0x2000
-		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
-		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
-		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
-		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
-		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
-		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
-		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
-		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
-		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
-		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
-		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
-		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
-		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
-		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
-		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
-		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+		jump cluster-2-draw
+		jump cluster-2-draw
+		jump cluster-2-draw
+		jump cluster-2-draw
+		jump cluster-2-draw
+		jump cluster-2-draw
+		jump cluster-2-draw
+		jump cluster-2-draw
+		jump cluster-2-draw
+		jump cluster-2-draw
+		jump cluster-2-draw
+		jump cluster-2-draw
+		jump cluster-2-draw
+		jump cluster-2-draw
+		jump cluster-2-draw
+		jump cluster-2-draw
 		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 1 map @endpoints
 	}
 	chain external-1 {
 		meta mark set meta mark or 0x2000
 		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 1 map @endpoints
 	}
+	chain external-2-draw {
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+	}
 	chain external-2 {
 		meta mark set meta mark or 0x2000
-		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
-		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
-		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
-		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
-		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
-		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
-		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
-		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
-		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
-		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
-		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
-		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
-		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
-		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
-		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
-		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+		jump external-2-draw
+		jump external-2-draw
+		jump external-2-draw
+		jump external-2-draw
+		jump external-2-draw
+		jump external-2-draw
+		jump external-2-draw
+		jump external-2-draw
+		jump external-2-draw
+		jump external-2-draw
+		jump external-2-draw
+		jump external-2-draw
+		jump external-2-draw
+		jump external-2-draw
+		jump external-2-draw
+		jump external-2-draw
 		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 1 map @endpoints
 	}
 	chain external-local-1 {
 		fib saddr type local meta mark set meta mark or 0x2000
 		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 1 map @endpoints
 	}
+	chain external-local-2-draw {
+		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+	}
 	chain external-local-2 {
 		fib saddr type local meta mark set meta mark or 0x2000
-		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
-		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
-		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
-		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
-		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
-		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
-		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
-		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
-		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
-		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
-		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
-		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
-		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
-		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
-		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
-		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @endpoints
+		jump external-local-2-draw
+		jump external-local-2-draw
+		jump external-local-2-draw
+		jump external-local-2-draw
+		jump external-local-2-draw
+		jump external-local-2-draw
+		jump external-local-2-draw
+		jump external-local-2-draw
+		jump external-local-2-draw
+		jump external-local-2-draw
+		jump external-local-2-draw
+		jump external-local-2-draw
+		jump external-local-2-draw
+		jump external-local-2-draw
+		jump external-local-2-draw
+		jump external-local-2-draw
 		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 1 map @endpoints
 	}
 	chain nodeport-1 {
 		meta mark set meta mark or 0x2000
 		dnat ip to meta l4proto . th dport . numgen random mod 1 map @nodeport-endpoints
 	}
+	chain nodeport-2-draw {
+		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
+	}
 	chain nodeport-2 {
 		meta mark set meta mark or 0x2000
-		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
-		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
-		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
-		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
-		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
-		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
-		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
-		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
-		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
-		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
-		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
-		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
-		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
-		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
-		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
-		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
+		jump nodeport-2-draw
+		jump nodeport-2-draw
+		jump nodeport-2-draw
+		jump nodeport-2-draw
+		jump nodeport-2-draw
+		jump nodeport-2-draw
+		jump nodeport-2-draw
+		jump nodeport-2-draw
+		jump nodeport-2-draw
+		jump nodeport-2-draw
+		jump nodeport-2-draw
+		jump nodeport-2-draw
+		jump nodeport-2-draw
+		jump nodeport-2-draw
+		jump nodeport-2-draw
+		jump nodeport-2-draw
 		dnat ip to meta l4proto . th dport . numgen random mod 1 map @nodeport-endpoints
 	}
 	chain nodeport-local-1 {
 		fib saddr type local meta mark set meta mark or 0x2000
 		dnat ip to meta l4proto . th dport . numgen random mod 1 map @nodeport-endpoints
 	}
+	chain nodeport-local-2-draw {
+		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
+	}
 	chain nodeport-local-2 {
 		fib saddr type local meta mark set meta mark or 0x2000
-		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
-		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
-		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
-		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
-		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
-		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
-		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
-		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
-		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
-		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
-		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
-		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
-		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
-		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
-		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
-		dnat ip to meta l4proto . th dport . numgen random mod 2 map @nodeport-endpoints
+		jump nodeport-local-2-draw
+		jump nodeport-local-2-draw
+		jump nodeport-local-2-draw
+		jump nodeport-local-2-draw
+		jump nodeport-local-2-draw
+		jump nodeport-local-2-draw
+		jump nodeport-local-2-draw
+		jump nodeport-local-2-draw
+		jump nodeport-local-2-draw
+		jump nodeport-local-2-draw
+		jump nodeport-local-2-draw
+		jump nodeport-local-2-draw
+		jump nodeport-local-2-draw
+		jump nodeport-local-2-draw
+		jump nodeport-local-2-draw
+		jump nodeport-local-2-draw
 		dnat ip to meta l4proto . th dport . numgen random mod 1 map @nodeport-endpoints
 	}
 }

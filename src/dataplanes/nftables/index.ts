@@ -25,12 +25,13 @@ import {
   TABLE,
   TABLES,
   familySyntax,
+  drawChain,
   pickChain,
   pickClass,
   type PickKind,
   type SetName,
 } from './names.js';
-import { isTight, pickRules, portObjects, type MasqueradeOptions, type PortClasses, type PortObjects } from './objects.js';
+import { drawRule, isTight, pickRules, portObjects, type MasqueradeOptions, type PortClasses, type PortObjects } from './objects.js';
 import { decodeDump } from './decode.js';
 import { jsonVersion, liveTables, statesFromElements, tableNames } from './read.js';
 import { buildTable, chainDelta, dropTable, setSize, swapTables, tableRef } from './ruleset.js';
@@ -302,7 +303,12 @@ export class NftablesDataplane implements Dataplane {
       }
       for (const a of hairpin.keys()) sink(hairpinElem(a));
       const picks = new Map<string, string[]>();
-      for (const kind of PICK_KINDS) for (let c = 1; c <= pickClass(most); c *= 2) picks.set(pickChain(kind, c), pickRules(kind, c, familySyntax(f), this.masq));
+      for (const kind of PICK_KINDS) {
+        for (let c = 1; c <= pickClass(most); c *= 2) {
+          if (c > 1) picks.set(drawChain(kind, c), [drawRule(kind, c, familySyntax(f))]);
+          picks.set(pickChain(kind, c), pickRules(kind, c, familySyntax(f), this.masq));
+        }
+      }
       detail.chains += picks.size;
       const counts = new Map<SetName, number>(SET_NAMES.map((n) => [n, packer.count(n)]));
       for (const e of elems) counts.set(e.set, counts.get(e.set)! + 1);

@@ -53,6 +53,8 @@ export const EXTERNAL_RECORD_SLOT = 0x80000000;
 export type PickKind = 'cluster' | 'external' | 'external-local' | 'nodeport' | 'nodeport-local';
 export const pickClass = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
 export const pickChain = (kind: PickKind, size: number) => `${kind}-${size}`;
+/** the chain holding a class's one draw rule (objects.ts PICK_DRAWS) */
+export const drawChain = (kind: PickKind, size: number) => `${kind}-${size}-draw`;
 
 /** nft syntax that depends on the IP family */
 export interface FamilySyntax {

@@ -36,6 +36,7 @@ import {
   extChain,
   familySyntax,
   metaComment,
+  drawChain,
   pickChain,
   pickClass,
   quote,
@@ -79,10 +80,15 @@ const markRule = (m: MasqueradeOptions) => `meta mark set meta mark or ${hex(m.m
 
 /**
  * Draws of a pick chain of class C >= 2: a port there has n in [C/2, C]
- * slots, so a draw `mod C` misses (slot >= n, no element: the lookup fails
- * and the rule falls through to the next) with probability <= 1/2. Repeated
- * draws are rejection sampling, uniform over the n slots; after all of them
- * miss (p <= 2^-16) slot 0 is taken.
+ * slots, so a draw `mod C` misses (slot >= n, no element: the lookup fails,
+ * the rule and its chain end, and the caller's next rule runs) with
+ * probability <= 1/2. Repeated draws are rejection sampling, uniform over the
+ * n slots; after all of them miss (p <= 2^-16) slot 0 is taken.
+ *
+ * The draw is one rule in its own chain (<kind>-<C>-draw), jumped to
+ * PICK_DRAWS times: every rule that looks up a map costs the kernel a check
+ * per rule on each element added to it, and 16 draw rules per chain doubled
+ * a 30k-port full sync (120k endpoint elements x ~400 rules).
  */
 export const PICK_DRAWS = 16;
 
@@ -118,13 +124,17 @@ export function pickRules(kind: PickKind, size: number, fs: FamilySyntax, masq: 
     // Local policy keeps the client address, except from this node itself (it would not return)
     rules.push(`fib saddr type local ${mark}`);
   } else rules.push(mark);
+  // class 1 holds exactly 1 endpoint: the first draw always hits
+  if (size === 1) rules.push(drawRule(kind, 1, fs));
+  else rules.push(...new Array<string>(PICK_DRAWS).fill(`jump ${drawChain(kind, size)}`), drawRule(kind, 1, fs));
+  return rules;
+}
+
+/** The one draw of a class: a dnat through the slot map with `numgen random mod size`. */
+export function drawRule(kind: PickKind, size: number, fs: FamilySyntax): string {
   const frontend = kind.startsWith('nodeport') ? 'meta l4proto . th dport' : `${fs.l3} daddr . meta l4proto . th dport`;
   const map = kind.startsWith('nodeport') ? NODEPORT_ENDPOINTS : ENDPOINTS;
-  const draw = (mod: number) => `dnat ${fs.l3} to ${frontend} . numgen random mod ${mod} map @${map}`;
-  // class 1 holds exactly 1 endpoint: the first draw always hits
-  if (size === 1) rules.push(draw(1));
-  else rules.push(...new Array<string>(PICK_DRAWS).fill(draw(size)), draw(1));
-  return rules;
+  return `dnat ${fs.l3} to ${frontend} . numgen random mod ${size} map @${map}`;
 }
 
 const addrPort = (fs: FamilySyntax, b: Backend) => (fs.l3 === 'ip' ? `${b.address}:${b.port}` : `[${b.address}]:${b.port}`);
