@@ -10,29 +10,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendRecord, loadRecord, recordPath, recorded, removeRecord, saveRecord, useStateDir } from '../../src/dataplanes/ipvs/state.js';
 import { VipRefs } from '../../src/dataplanes/ipvs/vips.js';
 import type { ServicePortState } from '../../src/plan/types.js';
+import { portState } from '../support/states.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'svp-ipvs-record-'));
 // recordPath() names a record after the namespace file's inode: any file stands in for one here.
 const nsFile = join(dir, 'ns');
 
-const port = (i: number, ip = `10.96.0.${i}`): ServicePortState => ({
-  key: `d/s${i}:http/TCP@4`,
-  namespace: 'd',
-  name: `s${i}`,
-  portName: 'http',
-  protocol: 'TCP',
-  family: 4,
-  clusterIP: ip,
-  port: 80,
-  nodePort: null,
-  externalIPs: [],
-  loadBalancerIPs: [],
-  affinitySeconds: null,
-  externalLocal: false,
-  internal: [{ address: '10.244.0.1', port: 8080 }],
-  external: [],
-  hasEndpoints: true,
-});
+const port = (i: number, ip = `10.96.0.${i}`): ServicePortState =>
+  portState({ namespace: 'd', name: `s${i}`, portName: 'http', clusterIP: ip, external: [] }, [{ address: '10.244.0.1', port: 8080 }]);
 
 beforeAll(() => {
   writeFileSync(nsFile, '');

@@ -11,6 +11,8 @@ const eps = endpointList(2);
 const port = (o: PortFields): ServicePortState => portState(o, eps);
 /** the golden texts keep the shared pick chains of classes 1 and 2 (classes 1..16 of each kind are built) */
 const withoutLargerPicks = (t: string) => t.replace(/\tchain (cluster|external|external-local|nodeport|nodeport-local)-([3-9]|[1-9]\d+)(-draw)? \{\n(\t\t.*\n)*\t\}\n/g, '');
+/** a class-2 pick chain's 16 draws (PICK_DRAWS) */
+const jumps = (kind: string) => `\t\tjump ${kind}-2-draw\n`.repeat(16);
 const plan = (desired: ServicePortState[], actual: ServicePortState[] = []): Plan => ({ desired, actual, changes: diff(desired, actual) });
 
 describe('nftables render', () => {
@@ -54,23 +56,7 @@ table ip svcproxy {
 	}
 	chain cluster-2 {
 		ip saddr != 10.244.0.0/16 meta mark set meta mark or 0x2000
-		jump cluster-2-draw
-		jump cluster-2-draw
-		jump cluster-2-draw
-		jump cluster-2-draw
-		jump cluster-2-draw
-		jump cluster-2-draw
-		jump cluster-2-draw
-		jump cluster-2-draw
-		jump cluster-2-draw
-		jump cluster-2-draw
-		jump cluster-2-draw
-		jump cluster-2-draw
-		jump cluster-2-draw
-		jump cluster-2-draw
-		jump cluster-2-draw
-		jump cluster-2-draw
-		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 1 map @endpoints
+${jumps('cluster')}		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 1 map @endpoints
 	}
 	chain external-1 {
 		meta mark set meta mark or 0x2000
@@ -81,23 +67,7 @@ table ip svcproxy {
 	}
 	chain external-2 {
 		meta mark set meta mark or 0x2000
-		jump external-2-draw
-		jump external-2-draw
-		jump external-2-draw
-		jump external-2-draw
-		jump external-2-draw
-		jump external-2-draw
-		jump external-2-draw
-		jump external-2-draw
-		jump external-2-draw
-		jump external-2-draw
-		jump external-2-draw
-		jump external-2-draw
-		jump external-2-draw
-		jump external-2-draw
-		jump external-2-draw
-		jump external-2-draw
-		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 1 map @endpoints
+${jumps('external')}		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 1 map @endpoints
 	}
 	chain external-local-1 {
 		fib saddr type local meta mark set meta mark or 0x2000
@@ -108,23 +78,7 @@ table ip svcproxy {
 	}
 	chain external-local-2 {
 		fib saddr type local meta mark set meta mark or 0x2000
-		jump external-local-2-draw
-		jump external-local-2-draw
-		jump external-local-2-draw
-		jump external-local-2-draw
-		jump external-local-2-draw
-		jump external-local-2-draw
-		jump external-local-2-draw
-		jump external-local-2-draw
-		jump external-local-2-draw
-		jump external-local-2-draw
-		jump external-local-2-draw
-		jump external-local-2-draw
-		jump external-local-2-draw
-		jump external-local-2-draw
-		jump external-local-2-draw
-		jump external-local-2-draw
-		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 1 map @endpoints
+${jumps('external-local')}		dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 1 map @endpoints
 	}
 	chain nodeport-1 {
 		meta mark set meta mark or 0x2000
@@ -135,23 +89,7 @@ table ip svcproxy {
 	}
 	chain nodeport-2 {
 		meta mark set meta mark or 0x2000
-		jump nodeport-2-draw
-		jump nodeport-2-draw
-		jump nodeport-2-draw
-		jump nodeport-2-draw
-		jump nodeport-2-draw
-		jump nodeport-2-draw
-		jump nodeport-2-draw
-		jump nodeport-2-draw
-		jump nodeport-2-draw
-		jump nodeport-2-draw
-		jump nodeport-2-draw
-		jump nodeport-2-draw
-		jump nodeport-2-draw
-		jump nodeport-2-draw
-		jump nodeport-2-draw
-		jump nodeport-2-draw
-		dnat ip to meta l4proto . th dport . numgen random mod 1 map @nodeport-endpoints
+${jumps('nodeport')}		dnat ip to meta l4proto . th dport . numgen random mod 1 map @nodeport-endpoints
 	}
 	chain nodeport-local-1 {
 		fib saddr type local meta mark set meta mark or 0x2000
@@ -162,23 +100,7 @@ table ip svcproxy {
 	}
 	chain nodeport-local-2 {
 		fib saddr type local meta mark set meta mark or 0x2000
-		jump nodeport-local-2-draw
-		jump nodeport-local-2-draw
-		jump nodeport-local-2-draw
-		jump nodeport-local-2-draw
-		jump nodeport-local-2-draw
-		jump nodeport-local-2-draw
-		jump nodeport-local-2-draw
-		jump nodeport-local-2-draw
-		jump nodeport-local-2-draw
-		jump nodeport-local-2-draw
-		jump nodeport-local-2-draw
-		jump nodeport-local-2-draw
-		jump nodeport-local-2-draw
-		jump nodeport-local-2-draw
-		jump nodeport-local-2-draw
-		jump nodeport-local-2-draw
-		dnat ip to meta l4proto . th dport . numgen random mod 1 map @nodeport-endpoints
+${jumps('nodeport-local')}		dnat ip to meta l4proto . th dport . numgen random mod 1 map @nodeport-endpoints
 	}
 }
 # elements: one netlink batch
