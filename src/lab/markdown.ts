@@ -3,7 +3,18 @@ import { comparison, DETAIL_HEADER, detailCells, DIRECT_HEADER, directCells, row
 import { fmtKiB } from './stats.js';
 import { checkTargets } from './targets.js';
 import { METHOD_NOTES } from './notes.js';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { LabResults } from './types.js';
+
+/** What follows this line in BENCHMARKS.md is kept when the file is rewritten (hand-run measurements with their commands). */
+export const KEPT_MARKER = '<!-- kept by npm run bench: measurements run by hand, each with its command -->';
+
+/** Write renderMarkdown(results) to `file`, keeping the part of the old file from KEPT_MARKER on. */
+export function writeMarkdown(file: string, results: LabResults): void {
+  const old = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const at = old.indexOf(KEPT_MARKER);
+  writeFileSync(file, renderMarkdown(results) + (at >= 0 ? `\n${old.slice(at)}` : ''));
+}
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 

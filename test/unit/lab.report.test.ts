@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { renderHtml } from '../../src/lab/html.js';
 import { kernelMemoryKiB } from '../../src/lab/machine.js';
-import { renderMarkdown } from '../../src/lab/markdown.js';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KEPT_MARKER, renderMarkdown, writeMarkdown } from '../../src/lab/markdown.js';
 import { labServices, vipOf, withLastEndpointToggled, serviceName } from '../../src/lab/services.js';
 import { median, percentile, ratio, slopePerService } from '../../src/lab/stats.js';
 import { comparison, growthLabel, rowsOf, unmeasured } from '../../src/lab/summary.js';
@@ -172,6 +175,21 @@ describe('lab summary and reports', () => {
     expect(md).toContain('kernel 6.18.0');
     expect(md).toMatch(/\| bpf: full sync of 30k x 4 <= 0.5 s \| 700 ms \(kernel 350 ms\) \| not met \|/);
     expect(md).toContain('## Not measured');
+  });
+
+  it('rewriting BENCHMARKS.md keeps the hand-run section after its marker', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'svp-md-'));
+    try {
+      const file = join(dir, 'BENCHMARKS.md');
+      writeFileSync(file, `# old\nold figures\n${KEPT_MARKER}\n## By hand\nkept\n`);
+      writeMarkdown(file, fixture());
+      const md = readFileSync(file, 'utf8');
+      expect(md).not.toContain('old figures');
+      expect(md).toContain('svcproxy lab --services 1,1000,30000');
+      expect(md.endsWith(`${KEPT_MARKER}\n## By hand\nkept\n`)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

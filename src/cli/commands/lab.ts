@@ -1,12 +1,12 @@
 /** lab: measure the modes side by side in a closed sandbox, with a report. */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { MODES, type Mode } from '../../dataplanes/types.js';
 import { invalidField } from '../../errors.js';
 import { consoleReport } from '../../lab/table.js';
-import { renderMarkdown } from '../../lab/markdown.js';
+import { writeMarkdown } from '../../lab/markdown.js';
 import { writeReport } from '../../lab/report.js';
 import { runLab } from '../../lab/run.js';
 import type { LabResults } from '../../lab/types.js';
@@ -71,7 +71,7 @@ function rerender(flags: LabFlags): void {
   const results = readResults(flags.reportFrom!);
   writeReport(results, flags.out);
   console.log(consoleReport(results));
-  if (flags.markdown) writeFileSync(flags.markdown, renderMarkdown(results));
+  if (flags.markdown) writeMarkdown(flags.markdown, results);
   console.log(`\nreport: ${join(flags.out, 'report.html')}`);
 }
 
@@ -131,7 +131,7 @@ export function registerLab(program: Command): void {
         onLog: (line) => process.stderr.write(`${line}\n`),
       }).finally(() => bar?.stop());
       console.log(consoleReport(results));
-      if (flags.markdown) writeFileSync(flags.markdown, renderMarkdown(results));
+      if (flags.markdown) writeMarkdown(flags.markdown, results);
       console.log(`\nreport: ${join(flags.out, 'report.html')}  results: ${join(flags.out, 'results.json')}`);
     });
 }
