@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 
+#include "../error.h"
+
 namespace svcproxy::ipvs {
 namespace {
 
@@ -117,6 +119,20 @@ Napi::Object DestToJs(Napi::Env env, const Dest& d) {
   o.Set("persistConns", d.persist);
   o.Set("stats", StatsToJs(env, d.stats));
   return o;
+}
+
+Napi::Array AckErrorsToJs(Napi::Env env, const std::vector<Ack>& acks) {
+  Napi::Array errors = Napi::Array::New(env);
+  uint32_t n = 0;
+  for (size_t i = 0; i < acks.size(); i++) {
+    if (acks[i].err == 0) continue;
+    Napi::Object e = Napi::Object::New(env);
+    e.Set("index", static_cast<uint32_t>(i));
+    e.Set("errno", acks[i].err);
+    e.Set("code", ErrnoName(acks[i].err));
+    errors.Set(n++, e);
+  }
+  return errors;
 }
 
 }  // namespace svcproxy::ipvs

@@ -3,7 +3,10 @@
 #pragma once
 #include <napi.h>
 
+#include <vector>
+
 #include "codec.h"
+#include "genl.h"
 
 namespace svcproxy::ipvs {
 
@@ -17,5 +20,8 @@ Napi::Object ServiceToJs(Napi::Env env, const Service& s);
 Napi::Object DestToJs(Napi::Env env, const Dest& d);
 
 std::string AddrToString(const Addr& a);
+
+// The failed messages of a batch: [{index, errno, code}] (index into the batch).
+Napi::Array AckErrorsToJs(Napi::Env env, const std::vector<Ack>& acks);
 
 }  // namespace svcproxy::ipvs

@@ -98,18 +98,8 @@ class SyncWorker : public RouteWorker {
     sock.Batch(msgs, &acks_, &err_);
   }
   Napi::Value Result(Napi::Env env) override {
-    Napi::Array errors = Napi::Array::New(env);
-    uint32_t n = 0;
-    for (size_t i = 0; i < acks_.size(); i++) {
-      if (acks_[i].err == 0) continue;
-      Napi::Object e = Napi::Object::New(env);
-      e.Set("index", static_cast<uint32_t>(i));
-      e.Set("errno", acks_[i].err);
-      e.Set("code", ErrnoName(acks_[i].err));
-      errors.Set(n++, e);
-    }
     Napi::Object o = Napi::Object::New(env);
-    o.Set("errors", errors);
+    o.Set("errors", AckErrorsToJs(env, acks_));
     return o;
   }
 
