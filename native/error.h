@@ -38,6 +38,15 @@ class PromiseWorker : public Napi::AsyncWorker {
   explicit PromiseWorker(Napi::Env env)
       : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
+  // Run on the calling (JS) thread instead of the pool, settle, and delete
+  // this: for small calls where the thread hand-off costs more than the work.
+  Napi::Promise RunHere() {
+    Napi::Promise p = Promise();
+    Run();
+    OnOK();
+    delete this;
+    return p;
+  }
 
  protected:
   // Subclasses: do the work in Run(), fill err_ on failure.

@@ -1,12 +1,15 @@
-// IPVS bindings (generic netlink over libmnl, see native/ipvs/). Every call
-// runs on a worker thread inside the requested network namespace and opens
-// its own socket there; a whole batch of operations is one worker call.
+// IPVS bindings (generic netlink over libmnl, see native/ipvs/). A session
+// keeps one socket open inside the requested network namespace
+// (ipvs/session.h); calls run on a worker thread, or on the JS thread when
+// asked to (`inline`, for small requests) and the socket is open and idle.
 //
-//   ipvsInfo({netns})                      -> {versionCode, version, connTabSize}
-//   ipvsDump({netns, dests})               -> Service[] (each with dests[] when asked)
-//   ipvsDests({netns, services: Svc[]})    -> (Dest[] | null)[]  (null: no such service)
-//   ipvsBatch({netns, ops: Op[]})          -> {errors: [{index, errno, code}]}
-//   ipvsGetTimeouts({netns}) / ipvsSetTimeouts({netns, tcp, tcpFin, udp})
+//   ipvsOpen({netns})                      -> session (opened on a worker inside netns)
+//   ipvsClose({session})                   -> closes its socket (the next call reopens)
+//   ipvsInfo({session})                    -> {versionCode, version, connTabSize}
+//   ipvsDump({session, dests})             -> Service[] (each with dests[] when asked)
+//   ipvsDests({session, services, inline}) -> (Dest[] | null)[]  (null: no such service)
+//   ipvsBatch({session, ops, inline})      -> {sent, errors: [{index, errno, code}]}
+//   ipvsGetTimeouts({session}) / ipvsSetTimeouts({session, tcp, tcpFin, udp})
 //   ipvsSysctl({netns, set: {name: value}}) writes /proc/sys/net/ipv4/vs/<name>
 //     in that namespace (sysctls under /proc/sys/net are per namespace of the
 //     opening thread) and returns the previous values.
@@ -18,6 +21,7 @@
 #include <cerrno>
 #include <map>
 #include <memory>
+#include <mutex>
 
 #include "error.h"
 #include "exports.h"
@@ -25,6 +29,7 @@
 #include "ipvs/genl.h"
 #include "ipvs/js.h"
 #include "ipvs/routes.h"
+#include "ipvs/session.h"
 #include "netns.h"
 
 namespace svcproxy {
@@ -34,10 +39,22 @@ using ipvs::Dest;
 using ipvs::GenlSocket;
 using ipvs::Message;
 using ipvs::Service;
+using ipvs::Session;
+using SessionRef = std::shared_ptr<Session>;
 
 std::string NetnsOf(const Napi::Object& o) {
   Napi::Value v = o.Get("netns");
   return v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
+}
+
+// The session of an options object; empty (and a JS exception) when missing.
+SessionRef SessionOf(const Napi::Object& o, const char* op) {
+  Napi::Value v = o.Get("session");
+  if (!v.IsExternal()) {
+    ThrowError(o.Env(), "EINVAL", op, std::string(op) + ": session from ipvsOpen required");
+    return nullptr;
+  }
+  return *v.As<Napi::External<SessionRef>>().Data();
 }
 
 Message Finish(const struct nlmsghdr* nlh) {
@@ -45,21 +62,64 @@ Message Finish(const struct nlmsghdr* nlh) {
   return Message(p, p + nlh->nlmsg_len);
 }
 
-// Base: enter the namespace, open + resolve the IPVS socket, then Work().
+template <typename W>
+Napi::Value Queue(W* w) {
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+// Base: take the session's socket (opening it in its namespace if needed), then Work().
 class IpvsWorker : public PromiseWorker {
  public:
-  IpvsWorker(Napi::Env env, std::string netns) : PromiseWorker(env), netns_(std::move(netns)) {}
+  IpvsWorker(Napi::Env env, SessionRef session) : PromiseWorker(env), session_(std::move(session)) {}
+
+  // Inline when asked and the socket is open and free (no setns, no waiting on the JS thread).
+  Napi::Value Start(bool want_inline) {
+    if (want_inline) {
+      std::unique_lock<std::mutex> lock(session_->mu, std::try_to_lock);
+      if (lock.owns_lock() && session_->Open()) {
+        held_ = std::move(lock);
+        return RunHere();
+      }
+    }
+    Napi::Promise p = Promise();
+    PromiseWorker::Queue();
+    return p;
+  }
 
  protected:
   void Run() override {
-    NetnsGuard ns(netns_, &err_);
-    if (!ns.ok()) return;
-    GenlSocket sock(&err_);
-    if (!sock.ok()) return;
-    Work(sock);
+    std::unique_lock<std::mutex> lock = held_.owns_lock() ? std::move(held_) : std::unique_lock<std::mutex>(session_->mu);
+    GenlSocket* sock = session_->Socket(&err_);
+    if (sock != nullptr) Work(*sock);
   }
-  virtual void Work(GenlSocket& sock) = 0;
-  std::string netns_;
+  virtual void Work(GenlSocket& sock) {}
+  SessionRef session_;
+
+ private:
+  std::unique_lock<std::mutex> held_;
+};
+
+class OpenWorker : public IpvsWorker {
+ public:
+  using IpvsWorker::IpvsWorker;
+
+ protected:
+  Napi::Value Result(Napi::Env env) override {
+    return Napi::External<SessionRef>::New(env, new SessionRef(session_), [](Napi::Env, SessionRef* s) { delete s; });
+  }
+};
+
+class CloseWorker : public IpvsWorker {
+ public:
+  using IpvsWorker::IpvsWorker;
+
+ protected:
+  void Run() override {
+    std::lock_guard<std::mutex> lock(session_->mu);
+    session_->Close();
+  }
 };
 
 class InfoWorker : public IpvsWorker {
@@ -114,7 +174,7 @@ bool DumpDests(GenlSocket& sock, const Service& svc, std::vector<Dest>* out, Nat
 
 class DumpWorker : public IpvsWorker {
  public:
-  DumpWorker(Napi::Env env, std::string netns, bool dests) : IpvsWorker(env, std::move(netns)), with_dests_(dests) {}
+  DumpWorker(Napi::Env env, SessionRef s, bool dests) : IpvsWorker(env, std::move(s)), with_dests_(dests) {}
 
  protected:
   void Work(GenlSocket& sock) override {
@@ -158,17 +218,18 @@ class DumpWorker : public IpvsWorker {
 
 class DestsWorker : public IpvsWorker {
  public:
-  DestsWorker(Napi::Env env, std::string netns, std::vector<Service> svcs)
-      : IpvsWorker(env, std::move(netns)), svcs_(std::move(svcs)) {}
+  DestsWorker(Napi::Env env, SessionRef s, std::vector<Service> svcs)
+      : IpvsWorker(env, std::move(s)), svcs_(std::move(svcs)) {}
 
  protected:
   void Work(GenlSocket& sock) override {
     dests_.resize(svcs_.size());
     found_.assign(svcs_.size(), true);
     for (size_t i = 0; i < svcs_.size(); i++) {
-      found_[i] = ServiceExists(sock, svcs_[i], &err_);
+      if (!DumpDests(sock, svcs_[i], &dests_[i], &err_)) return;
+      // Dests prove the service exists; only an empty answer needs asking.
+      if (dests_[i].empty()) found_[i] = ServiceExists(sock, svcs_[i], &err_);
       if (err_.failed()) return;
-      if (found_[i] && !DumpDests(sock, svcs_[i], &dests_[i], &err_)) return;
     }
   }
   Napi::Value Result(Napi::Env env) override {
@@ -199,8 +260,8 @@ struct Op {
 
 class BatchWorker : public IpvsWorker {
  public:
-  BatchWorker(Napi::Env env, std::string netns, std::vector<Op> ops)
-      : IpvsWorker(env, std::move(netns)), ops_(std::move(ops)) {}
+  BatchWorker(Napi::Env env, SessionRef s, std::vector<Op> ops)
+      : IpvsWorker(env, std::move(s)), ops_(std::move(ops)) {}
 
  protected:
   void Work(GenlSocket& sock) override {
@@ -231,8 +292,8 @@ class BatchWorker : public IpvsWorker {
 
 class TimeoutsWorker : public IpvsWorker {
  public:
-  TimeoutsWorker(Napi::Env env, std::string netns, bool set, uint32_t tcp, uint32_t fin, uint32_t udp)
-      : IpvsWorker(env, std::move(netns)), set_(set), tcp_(tcp), fin_(fin), udp_(udp) {}
+  TimeoutsWorker(Napi::Env env, SessionRef s, bool set, uint32_t tcp, uint32_t fin, uint32_t udp)
+      : IpvsWorker(env, std::move(s)), set_(set), tcp_(tcp), fin_(fin), udp_(udp) {}
 
  protected:
   void Work(GenlSocket& sock) override {
@@ -309,27 +370,37 @@ class SysctlWorker : public PromiseWorker {
   std::map<std::string, std::string> prev_;
 };
 
-template <typename W>
-Napi::Value Queue(W* w) {
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
-}
-
 Napi::Object Options(const Napi::CallbackInfo& info) {
   return info.Length() > 0 && info[0].IsObject() ? info[0].As<Napi::Object>() : Napi::Object::New(info.Env());
 }
 
-Napi::Value Info(const Napi::CallbackInfo& info) { return Queue(new InfoWorker(info.Env(), NetnsOf(Options(info)))); }
+bool Inline(const Napi::Object& o) { return o.Get("inline").ToBoolean(); }
+
+Napi::Value Open(const Napi::CallbackInfo& info) {
+  return Queue(new OpenWorker(info.Env(), std::make_shared<Session>(NetnsOf(Options(info)))));
+}
+
+Napi::Value Close(const Napi::CallbackInfo& info) {
+  SessionRef s = SessionOf(Options(info), "ipvsClose");
+  return s ? Queue(new CloseWorker(info.Env(), s)) : info.Env().Undefined();
+}
+
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  SessionRef s = SessionOf(Options(info), "ipvsInfo");
+  return s ? Queue(new InfoWorker(info.Env(), s)) : info.Env().Undefined();
+}
 
 Napi::Value DumpAll(const Napi::CallbackInfo& info) {
   Napi::Object o = Options(info);
-  return Queue(new DumpWorker(info.Env(), NetnsOf(o), o.Get("dests").ToBoolean()));
+  SessionRef s = SessionOf(o, "ipvsDump");
+  return s ? Queue(new DumpWorker(info.Env(), s, o.Get("dests").ToBoolean())) : info.Env().Undefined();
 }
 
 Napi::Value Dests(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Options(info);
+  SessionRef session = SessionOf(o, "ipvsDests");
+  if (!session) return env.Undefined();
   Napi::Value list = o.Get("services");
   if (!list.IsArray()) return ThrowError(env, "EINVAL", "ipvs.dests", "ipvsDests: services array required");
   Napi::Array arr = list.As<Napi::Array>();
@@ -338,12 +409,14 @@ Napi::Value Dests(const Napi::CallbackInfo& info) {
     std::string e = arr.Get(i).IsObject() ? ipvs::ServiceFromJs(arr.Get(i).As<Napi::Object>(), &svcs[i]) : "service: object required";
     if (!e.empty()) return ThrowError(env, "EINVAL", "ipvs.dests", "services[" + std::to_string(i) + "]." + e);
   }
-  return Queue(new DestsWorker(env, NetnsOf(o), std::move(svcs)));
+  return (new DestsWorker(env, session, std::move(svcs)))->Start(Inline(o));
 }
 
 Napi::Value Batch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Options(info);
+  SessionRef session = SessionOf(o, "ipvsBatch");
+  if (!session) return env.Undefined();
   Napi::Value list = o.Get("ops");
   if (!list.IsArray()) return ThrowError(env, "EINVAL", "ipvs.batch", "ipvsBatch: ops array required");
   Napi::Array arr = list.As<Napi::Array>();
@@ -366,17 +439,20 @@ Napi::Value Batch(const Napi::CallbackInfo& info) {
       if (!e.empty()) return ThrowError(env, "EINVAL", "ipvs.batch", where + e);
     }
   }
-  return Queue(new BatchWorker(env, NetnsOf(o), std::move(ops)));
+  return (new BatchWorker(env, session, std::move(ops)))->Start(Inline(o));
 }
 
 Napi::Value GetTimeouts(const Napi::CallbackInfo& info) {
-  return Queue(new TimeoutsWorker(info.Env(), NetnsOf(Options(info)), false, 0, 0, 0));
+  SessionRef s = SessionOf(Options(info), "ipvsGetTimeouts");
+  return s ? Queue(new TimeoutsWorker(info.Env(), s, false, 0, 0, 0)) : info.Env().Undefined();
 }
 
 Napi::Value SetTimeouts(const Napi::CallbackInfo& info) {
   Napi::Object o = Options(info);
+  SessionRef s = SessionOf(o, "ipvsSetTimeouts");
+  if (!s) return info.Env().Undefined();
   auto u = [&](const char* k) { return o.Get(k).IsNumber() ? o.Get(k).As<Napi::Number>().Uint32Value() : 0u; };
-  return Queue(new TimeoutsWorker(info.Env(), NetnsOf(o), true, u("tcp"), u("tcpFin"), u("udp")));
+  return Queue(new TimeoutsWorker(info.Env(), s, true, u("tcp"), u("tcpFin"), u("udp")));
 }
 
 Napi::Value Sysctl(const Napi::CallbackInfo& info) {
@@ -400,6 +476,8 @@ Napi::Value Sysctl(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void InitIpvs(Napi::Env env, Napi::Object exports) {
+  exports.Set("ipvsOpen", Napi::Function::New(env, Open));
+  exports.Set("ipvsClose", Napi::Function::New(env, Close));
   exports.Set("ipvsInfo", Napi::Function::New(env, Info));
   exports.Set("ipvsDump", Napi::Function::New(env, DumpAll));
   exports.Set("ipvsDests", Napi::Function::New(env, Dests));

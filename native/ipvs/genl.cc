@@ -124,6 +124,7 @@ bool NetlinkSocket::Batch(const std::vector<Message>& msgs, std::vector<Ack>* ac
     size_t count = next - first;
     seq_ = base + static_cast<uint32_t>(count);
     if (mnl_socket_sendto(sock_, out.data(), out.size()) < 0) {
+      broken_ = true;
       err->SetErrno("ipvs.send", errno);
       return false;
     }
@@ -132,6 +133,7 @@ bool NetlinkSocket::Batch(const std::vector<Message>& msgs, std::vector<Ack>* ac
       ssize_t n = mnl_socket_recvfrom(sock_, in.data(), in.size());
       if (n < 0) {
         if (errno == EINTR) continue;
+        broken_ = true;
         err->SetErrno("ipvs.recv", errno, "acks");
         return false;
       }
@@ -157,6 +159,7 @@ bool NetlinkSocket::Dump(const Message& req, const std::function<void(const stru
   hdr->nlmsg_flags |= NLM_F_ACK;
   uint32_t seq = hdr->nlmsg_seq;
   if (mnl_socket_sendto(sock_, msg.data(), msg.size()) < 0) {
+    broken_ = true;
     err->SetErrno("ipvs.send", errno);
     return false;
   }
@@ -165,6 +168,7 @@ bool NetlinkSocket::Dump(const Message& req, const std::function<void(const stru
     ssize_t n = mnl_socket_recvfrom(sock_, in.data(), in.size());
     if (n < 0) {
       if (errno == EINTR) continue;
+      broken_ = true;
       err->SetErrno("ipvs.recv", errno, "dump");
       return false;
     }

@@ -31,6 +31,8 @@ class NetlinkSocket {
   NetlinkSocket(const NetlinkSocket&) = delete;
   NetlinkSocket& operator=(const NetlinkSocket&) = delete;
   bool bound() const { return sock_ != nullptr && portid_ != 0; }
+  // A send or receive failed: replies may be left half read, do not reuse.
+  bool broken() const { return broken_; }
   uint32_t NextSeq() { return seq_++; }
 
   // Send all messages (acked), windowed; acks[i] gets message i's result.
@@ -44,6 +46,7 @@ class NetlinkSocket {
   struct mnl_socket* sock_ = nullptr;
   uint32_t portid_ = 0;
   uint32_t seq_ = 1;
+  bool broken_ = false;
 };
 
 class GenlSocket : public NetlinkSocket {

@@ -133,13 +133,18 @@ export interface IpvsInfo {
   connTabSize: number;
 }
 
+/** An open IPVS socket inside one namespace (native/ipvs/session.h). */
+type Session = { readonly __ipvsSession: unique symbol };
+
 interface IpvsAddon {
-  ipvsInfo(o: { netns?: string }): Promise<IpvsInfo>;
-  ipvsDump(o: { netns?: string; dests?: boolean }): Promise<IpvsService[]>;
-  ipvsDests(o: { netns?: string; services: IpvsServiceSpec[] }): Promise<(IpvsDest[] | null)[]>;
-  ipvsBatch(o: { netns?: string; ops: IpvsOp[] }): Promise<{ sent: number; errors: IpvsOpError[] }>;
-  ipvsGetTimeouts(o: { netns?: string }): Promise<IpvsTimeouts>;
-  ipvsSetTimeouts(o: { netns?: string } & Partial<IpvsTimeouts>): Promise<IpvsTimeouts>;
+  ipvsOpen(o: { netns?: string }): Promise<Session>;
+  ipvsClose(o: { session: Session }): Promise<void>;
+  ipvsInfo(o: { session: Session }): Promise<IpvsInfo>;
+  ipvsDump(o: { session: Session; dests?: boolean }): Promise<IpvsService[]>;
+  ipvsDests(o: { session: Session; services: IpvsServiceSpec[]; inline: boolean }): Promise<(IpvsDest[] | null)[]>;
+  ipvsBatch(o: { session: Session; ops: IpvsOp[]; inline: boolean }): Promise<{ sent: number; errors: IpvsOpError[] }>;
+  ipvsGetTimeouts(o: { session: Session }): Promise<IpvsTimeouts>;
+  ipvsSetTimeouts(o: { session: Session } & Partial<IpvsTimeouts>): Promise<IpvsTimeouts>;
   ipvsSysctl(o: { netns?: string; set: Record<string, string | number> }): Promise<Record<string, string>>;
   ipvsVipRoutes(o: { netns?: string; dev: string; protocol: number; add: string[]; del: string[] }): Promise<{ errors: IpvsOpError[] }>;
   ipvsVipList(o: { netns?: string; dev: string; protocol: number }): Promise<string[]>;
@@ -147,29 +152,58 @@ interface IpvsAddon {
 
 const addon = () => native() as unknown as IpvsAddon;
 
-/** One socket per call, opened inside `netns` ('' = the current namespace). */
+/**
+ * Up to this many services or ops a call runs on the JS thread: a one-endpoint
+ * change is a few syscalls, and the thread-pool hand-off cost more than that
+ * (about 1 ms inside UML). Bigger calls go to the pool and leave the loop free.
+ */
+const INLINE_MAX = 32;
+
+/**
+ * One IPVS socket inside `netns` ('' = the current namespace), opened on
+ * first use and kept: it stays in the namespace it was opened in, so close()
+ * it when done with that namespace (a closed client reopens on next use).
+ */
 export class IpvsClient {
+  private session?: Promise<Session>;
+
   constructor(readonly netns = '') {}
 
+  private open(): Promise<Session> {
+    // A failed open (no IPVS, no such namespace) is not kept: the next call tries again.
+    this.session ??= addon().ipvsOpen({ netns: this.netns }).catch((e: unknown) => {
+      this.session = undefined;
+      throw e;
+    });
+    return this.session;
+  }
+
+  async close(): Promise<void> {
+    const s = this.session;
+    this.session = undefined;
+    const session = await s?.catch(() => undefined);
+    if (session) await addon().ipvsClose({ session });
+  }
+
   /** IPVS version; rejects with code ENOIPVS when the kernel has none. */
-  info(): Promise<IpvsInfo> {
-    return addon().ipvsInfo({ netns: this.netns });
+  async info(): Promise<IpvsInfo> {
+    return addon().ipvsInfo({ session: await this.open() });
   }
 
   /** Every virtual service in the namespace, with dests when asked (one dump per service). */
-  services(opts: { dests?: boolean } = {}): Promise<IpvsService[]> {
-    return addon().ipvsDump({ netns: this.netns, dests: opts.dests ?? false });
+  async services(opts: { dests?: boolean } = {}): Promise<IpvsService[]> {
+    return addon().ipvsDump({ session: await this.open(), dests: opts.dests ?? false });
   }
 
-  /** The dests of the given services, in one worker call; null for a service that does not exist. */
-  dests(services: IpvsServiceSpec[]): Promise<(IpvsDest[] | null)[]> {
-    return addon().ipvsDests({ netns: this.netns, services });
+  /** The dests of the given services, in one call; null for a service that does not exist. */
+  async dests(services: IpvsServiceSpec[]): Promise<(IpvsDest[] | null)[]> {
+    return addon().ipvsDests({ session: await this.open(), services, inline: services.length <= INLINE_MAX });
   }
 
   /** Send every op in windows of many messages per syscall; per-op errnos come back, nothing throws for them. */
-  batch(ops: IpvsOp[]): Promise<{ sent: number; errors: IpvsOpError[] }> {
-    if (ops.length === 0) return Promise.resolve({ sent: 0, errors: [] });
-    return addon().ipvsBatch({ netns: this.netns, ops });
+  async batch(ops: IpvsOp[]): Promise<{ sent: number; errors: IpvsOpError[] }> {
+    if (ops.length === 0) return { sent: 0, errors: [] };
+    return addon().ipvsBatch({ session: await this.open(), ops, inline: ops.length <= INLINE_MAX });
   }
 
   /** Like batch(), but rejects with the first failure (as SvcproxyError carrying its errno). */
@@ -188,13 +222,13 @@ export class IpvsClient {
     return res.sent;
   }
 
-  getTimeouts(): Promise<IpvsTimeouts> {
-    return addon().ipvsGetTimeouts({ netns: this.netns });
+  async getTimeouts(): Promise<IpvsTimeouts> {
+    return addon().ipvsGetTimeouts({ session: await this.open() });
   }
 
   /** 0 leaves a timeout unchanged. Returns the timeouts now in force. */
-  setTimeouts(t: Partial<IpvsTimeouts>): Promise<IpvsTimeouts> {
-    return addon().ipvsSetTimeouts({ netns: this.netns, ...t });
+  async setTimeouts(t: Partial<IpvsTimeouts>): Promise<IpvsTimeouts> {
+    return addon().ipvsSetTimeouts({ session: await this.open(), ...t });
   }
 
   /**

@@ -142,7 +142,11 @@ describe('IPVS native client', () => {
   });
 
   it('rejects bad input before anything is sent', async () => {
-    expect(() => ipvs.batch([{ cmd: IPVS_CMD.NEW_SERVICE, service: tcp('not-an-ip', 80) }])).toThrow(/ops\[0\]\.service\.address: not an IP address/);
+    const before = (await ipvs.services()).length;
+    await expect(ipvs.batch([{ cmd: IPVS_CMD.NEW_SERVICE, service: tcp('10.96.9.9', 80) }, { cmd: IPVS_CMD.NEW_SERVICE, service: tcp('not-an-ip', 80) }])).rejects.toThrow(
+      /ops\[1\]\.service\.address: not an IP address/,
+    );
+    expect(await ipvs.services()).toHaveLength(before);
   });
 
   it('makes VIPs local with batched local routes of its own protocol, and deletes only those', async () => {
@@ -168,6 +172,40 @@ describe('IPVS native client', () => {
     await sh(['ip', '-n', ns, 'route', 'del', 'local', '10.201.0.1/32', 'dev', 'd0', 'table', 'local']);
     expect(() => ipvs.vipRoutes({ ...dev, add: ['10.0.0.300'], del: [] })).toThrow(/add\[0\]: not an IP address/);
     await expect(ipvs.vipList({ dev: 'nosuchdev', protocol: 0xa5 })).rejects.toMatchObject({ code: 'ENODEV' });
+  });
+
+  it('keeps one socket: calls on the JS thread and on the pool, concurrent or not, each get their own answer', async () => {
+    // user generic-netlink sockets in the namespace (the kernel's own have port id 0)
+    const sockets = async () =>
+      (await sh(['ip', 'netns', 'exec', ns, 'cat', '/proc/net/netlink'])).split('\n').filter((l) => l.trim().split(/\s+/)[1] === '16' && l.trim().split(/\s+/)[2] !== '0').length;
+    const svcs = Array.from({ length: 40 }, (_, i) => tcp(`10.97.0.${i + 1}`, 80));
+    const dest = (i: number) => ({ address: `10.0.1.${i + 1}`, port: 8080, fwd: FORWARD_METHODS.masq, weight: 1 });
+    await ipvs.apply(svcs.map((service) => ({ cmd: IPVS_CMD.NEW_SERVICE, service }) as const));
+    expect(await sockets()).toBe(1);
+    // 40 services or ops go to the pool, one runs inline; all at once on the same socket
+    const [, many, one, missing, all] = await Promise.all([
+      ipvs.apply(svcs.map((service, i) => ({ cmd: IPVS_CMD.NEW_DEST, service, dest: dest(i) }) as const)),
+      ipvs.dests(svcs),
+      ipvs.dests([svcs[7]!]),
+      ipvs.dests([tcp('10.97.1.1', 80)]),
+      ipvs.services(),
+    ]);
+    expect(many).toHaveLength(40);
+    expect(one).toHaveLength(1);
+    expect(missing).toEqual([null]);
+    expect(all.filter((s) => s.address.startsWith('10.97.0.'))).toHaveLength(40);
+    // the pool call may have run before or after the dest batch; afterwards every answer is whole
+    const after = await ipvs.dests(svcs);
+    expect(after.map((d) => d!.map((x) => x.address))).toEqual(svcs.map((_, i) => [dest(i).address]));
+    expect((await ipvs.dests([svcs[7]!]))[0]!.map((x) => x.address)).toEqual(['10.0.1.8']);
+    for (let i = 0; i < 30; i++) await ipvs.batch([{ cmd: IPVS_CMD.SET_DEST, service: svcs[0]!, dest: { ...dest(0), weight: 1 + (i % 2) } }]);
+    expect(await sockets()).toBe(1);
+    // closed, the next call opens a new socket in the same namespace
+    await ipvs.close();
+    expect(await sockets()).toBe(0);
+    expect((await ipvs.dests([svcs[0]!]))[0]!.map((x) => x.weight)).toEqual([2]);
+    await ipvs.apply(svcs.map((service) => ({ cmd: IPVS_CMD.DEL_SERVICE, service }) as const));
+    expect((await ipvs.services()).filter((s) => s.address.startsWith('10.97.0.'))).toEqual([]);
   });
 
   it('says clearly when a namespace cannot be entered', async () => {

@@ -365,7 +365,11 @@ export class IpvsDataplane implements Dataplane {
     this.record = undefined;
     this.ready = false;
     this.reconciled = false;
+    // Nothing of ours is left there: do not keep the namespace alive with an open socket.
+    await this.ipvs.close();
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    await this.ipvs.close();
+  }
 }
