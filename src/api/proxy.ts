@@ -147,31 +147,35 @@ export class Proxy {
   async update(change: ServiceChange, options: ApplyOptions = {}): Promise<ApplyResult> {
     const cap = await this.ensureUsable();
     const applied = await this.appliedList();
-    // namespace -> names touched: a cheap test in the 30k-long pass below
+    // namespace -> names touched
     const touched = new Map<string, Set<string>>();
     for (const x of [...(change.set ?? []), ...(change.remove ?? [])]) (touched.get(x.namespace) ?? touched.set(x.namespace, new Set()).get(x.namespace)!).add(x.name);
-    const isTouched = (x: { namespace: string; name: string }) => touched.get(x.namespace)?.has(x.name) === true;
     const fresh = flatten(change.set ?? [], { nodeName: this.opts.nodeName ?? hostname(), families: cap.families });
-    const { before, replaced, rebuilt } = this.splice(applied, fresh, touched, isTouched);
+    const { before, writes, owners } = this.splice(applied, fresh, touched);
     const changes = diff(fresh, before);
     changes.unchanged += applied.length - before.length;
     // the lists as views: a dataplane syncing only the changes never builds them
     const actualView = applied.snapshot();
     let desiredView: () => ServicePortState[];
-    if (rebuilt) desiredView = () => rebuilt;
-    else if (options.dryRun) {
-      let built: ServicePortState[] | undefined;
-      desiredView = () => {
-        if (!built) {
-          built = actualView().slice();
-          for (const [i, x] of replaced) built[i] = x;
-        }
-        return built;
-      };
+    const write = (list: AppliedList) => {
+      for (const [slot, x] of writes) {
+        if (slot < list.slots) list.set(slot, x);
+        else list.push(x!);
+      }
+    };
+    if (options.dryRun) {
+      const scratch = applied.fork();
+      write(scratch);
+      desiredView = () => scratch.toArray();
     } else {
       // written before the kernel call: if that fails, the list is dropped and re-read
-      for (const [i, x] of replaced) applied.replace(i, x);
+      write(applied);
+      for (const [k, slots] of owners) {
+        if (slots.length > 0) this.positions!.map.set(k, slots);
+        else this.positions!.map.delete(k);
+      }
       desiredView = applied.snapshot();
+      applied.settle();
     }
     const plan: Plan = {
       changes,
@@ -194,10 +198,6 @@ export class Proxy {
     if (options.dryRun) return result;
     try {
       result.stats = await this.current.apply(plan);
-      if (rebuilt) {
-        this.applied = new AppliedList(rebuilt);
-        this.positions = undefined;
-      }
       // Remember the change for switchMode() without rebuilding the 30k-service list now.
       if (this.lastSet) {
         for (const [ns, names] of touched) for (const n of names) this.overrides.set(`${ns}/${n}`, null);
@@ -210,44 +210,54 @@ export class Proxy {
     return result;
   }
 
-  /** owner "namespace/name" -> positions of its ports in the applied list (replacements keep them) */
-  private positions?: { of: AppliedList; map: Map<string, number[]> };
+  /** owner "namespace/name" -> slots of its ports in the applied list (valid for one epoch of it) */
+  private positions?: { of: AppliedList; epoch: number; map: Map<string, number[]> };
 
-  /** Where each owner's ports sit in `list` (so update() replaces them without a 30k pass). */
+  /** Where each owner's ports sit in `list` (so update() writes them without a 30k pass). */
   private indexOwners(list: AppliedList): void {
     const map = new Map<string, number[]>();
-    for (let i = 0; i < list.length; i++) {
+    for (let i = 0; i < list.slots; i++) {
       const x = list.at(i);
+      if (x === null) continue;
       const k = `${x.namespace}/${x.name}`;
       const at = map.get(k);
       if (at) at.push(i);
       else map.set(k, [i]);
     }
-    this.positions = { of: list, map };
+    this.positions = { of: list, epoch: list.epoch, map };
   }
 
   /**
-   * What an update replaces: the touched owners' ports in place when their
-   * port count is unchanged (one endpoint change: `replaced`, index -> new
-   * port), else a filtered rebuild of the whole list (`rebuilt`).
+   * What an update writes, in O(touched ports): each touched owner's new
+   * ports take its old slots, extra ones new slots at the end, and slots
+   * left over are emptied (`writes`: slot -> port or null; a slot past the
+   * end is a push, in order). `owners`: each touched owner's slots after.
    */
-  private splice(applied: AppliedList, fresh: ServicePortState[], touched: Map<string, Set<string>>, isTouched: (x: ServicePortState) => boolean) {
-    if (this.positions?.of !== applied) this.indexOwners(applied);
+  private splice(applied: AppliedList, fresh: ServicePortState[], touched: Map<string, Set<string>>) {
+    if (this.positions?.of !== applied || this.positions.epoch !== applied.epoch) this.indexOwners(applied);
     const positions = this.positions!;
     const byOwner = new Map<string, ServicePortState[]>();
     for (const x of fresh) {
       const k = `${x.namespace}/${x.name}`;
       (byOwner.get(k) ?? byOwner.set(k, []).get(k)!).push(x);
     }
-    const owners = [...touched].flatMap(([ns, names]) => [...names].map((n) => `${ns}/${n}`));
-    const before = owners.flatMap((k) => (positions.map.get(k) ?? []).map((i) => applied.at(i)));
-    const inPlace = owners.every((k) => (positions.map.get(k)?.length ?? 0) === (byOwner.get(k)?.length ?? 0) && (byOwner.get(k)?.length ?? 0) > 0);
-    if (inPlace) {
-      const replaced: [number, ServicePortState][] = [];
-      for (const k of owners) positions.map.get(k)!.forEach((i, j) => replaced.push([i, byOwner.get(k)![j]!]));
-      return { before, replaced };
+    const before: ServicePortState[] = [];
+    const writes: [number, ServicePortState | null][] = [];
+    const owners = new Map<string, number[]>();
+    let next = applied.slots;
+    for (const k of [...touched].flatMap(([ns, names]) => [...names].map((n) => `${ns}/${n}`))) {
+      const old = positions.map.get(k) ?? [];
+      const now = byOwner.get(k) ?? [];
+      for (const i of old) before.push(applied.at(i)!);
+      const slots = now.map((x, j) => {
+        const slot = j < old.length ? old[j]! : next++;
+        writes.push([slot, x]);
+        return slot;
+      });
+      for (const i of old.slice(now.length)) writes.push([i, null]);
+      owners.set(k, slots);
     }
-    return { before, replaced: [], rebuilt: applied.toArray().filter((x) => !isTouched(x)).concat(fresh) };
+    return { before, writes, owners };
   }
 
   /** What svcproxy owns in the kernel now (always re-read). */

@@ -61,4 +61,43 @@ describe('Proxy.update (partial changes)', () => {
     expect([...full.actual].sort((a, b) => (a.key < b.key ? -1 : 1))).toEqual(fromKernel);
     expect(fromKernel.find((s) => s.name === 's49')!.internal[0]!.address).toBe('10.0.1.199');
   });
+
+  it('adds, removes and changes port counts in place: the list stays exact through dry runs and compactions', async () => {
+    const dp = new FakeDataplane();
+    const p = new Proxy(dp, { nodeName: 'n' });
+    await p.apply(set(40));
+    const svc = (i: number, ports: number, ep: string) =>
+      parseServices(
+        JSON.stringify({
+          services: [{ name: `s${i}`, clusterIP: `10.96.${i >> 8}.${(i & 255) + 1}`, ports: Array.from({ length: ports }, (_, j) => ({ port: 80 + j, name: `p${j}` })), endpoints: [{ address: ep }] }],
+        }),
+      ).services;
+    // the model: name -> [ports, endpoint]
+    const want = new Map(Array.from({ length: 40 }, (_, i) => [`s${i}`, [1, '10.0.0.1'] as [number, string]]));
+    for (let i = 0; i < 300; i++) {
+      const k = (i * 7) % 60;
+      const name = `s${k}`;
+      if (i % 5 === 4 && want.has(name)) {
+        const r = await p.update({ remove: [{ namespace: 'default', name }] });
+        expect(r.plan.changes.removed.map((x) => x.name)).toEqual(Array(want.get(name)![0]).fill(name));
+        want.delete(name);
+      } else {
+        const ports = 1 + (i % 3);
+        const ep = `10.0.${i % 200}.${1 + (i % 7)}`;
+        const dry = await p.update({ set: svc(k, ports, ep) }, { dryRun: true });
+        expect(dry.plan.desired.filter((x) => x.name === name)).toHaveLength(ports);
+        await p.update({ set: svc(k, ports, ep) });
+        want.set(name, [ports, ep]);
+      }
+      // every 25 steps only: plan() builds the array, which compacts the log; in between it grows past settle()'s limit
+      if (i % 25 === 0) await expect(p.plan({ services: [], ignored: [] }).then((x) => x.actual.length), `after step ${i}`).resolves.toBe([...want.values()].reduce((n, [ports]) => n + ports, 0));
+    }
+    const read = await dp.read();
+    const actual = (await p.plan({ services: [], ignored: [] })).actual;
+    const byKey = (a: { key: string }, b: { key: string }) => (a.key < b.key ? -1 : 1);
+    expect([...actual].sort(byKey)).toEqual([...read].sort(byKey));
+    const seen = new Map<string, [number, string]>();
+    for (const x of read) seen.set(x.name, [(seen.get(x.name)?.[0] ?? 0) + 1, x.internal[0]!.address]);
+    expect(seen).toEqual(want);
+  });
 });
