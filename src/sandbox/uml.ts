@@ -20,6 +20,7 @@ import { packageRoot } from '../native/binding.js';
 export const UML_KERNEL = '/usr/bin/linux.uml';
 export const UML_MODULES_ROOT = '/usr/lib/uml/modules';
 export const UML_INIT = join(packageRoot, 'scripts', 'uml', 'init.sh');
+const TASKSET = '/usr/bin/taskset';
 
 /** What the svcproxy suites need: IPVS and every scheduler, iptables legacy + nat, conntrack, veth, dummy. */
 export const DEFAULT_MODULES: readonly string[] = [
@@ -81,6 +82,8 @@ export interface UmlRunOptions {
   stream?: NodeJS.WritableStream | null;
   /** kill the guest after this long; default 15 minutes */
   timeoutMs?: number;
+  /** host CPU the guest's processes are pinned to; default the last one this process may use, false: not pinned */
+  cpu?: number | false;
 }
 
 export interface UmlResult {
@@ -97,6 +100,20 @@ export function umlUnavailableReason(): string | undefined {
   if (!umlModulesDir()) return `no module tree under ${UML_MODULES_ROOT} (apt-get install user-mode-linux)`;
   if (!existsSync(UML_INIT)) return `${UML_INIT} is missing`;
   return undefined;
+}
+
+/**
+ * The CPU to pin a guest to. UML runs its one virtual CPU as a host thread
+ * that ptrace-switches to a host process per guest process; when the host
+ * scheduler spreads them over CPUs every switch is a cross-CPU wake-up.
+ * Pinned to one CPU, a guest syscall measured ~5x cheaper here (36 us, not
+ * 207 us) and connection latency about 3x lower and steadier.
+ */
+export function umlCpu(status = readFileSync('/proc/self/status', 'utf8')): number | undefined {
+  // Cpus_allowed_list: "0-1", "0,2-5", "3"
+  const m = /^Cpus_allowed_list:\s*(\S+)/m.exec(status);
+  const last = m?.[1]?.split(',').at(-1)?.split('-').at(-1);
+  return last !== undefined && /^\d+$/.test(last) ? Number(last) : undefined;
 }
 
 /** The module tree matching the installed UML kernel (the newest one). */
@@ -183,7 +200,10 @@ export async function runInUml(opts: UmlRunOptions): Promise<UmlResult> {
       'con=null',
       'con0=fd:0,fd:1',
     ];
-    const child = spawn(UML_KERNEL, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const cpu = opts.cpu === false ? undefined : (opts.cpu ?? umlCpu());
+    // taskset (util-linux) execs the kernel: child.pid is UML's, and its helpers inherit the mask.
+    const argv = cpu !== undefined && existsSync(TASKSET) ? [TASKSET, '-c', String(cpu), UML_KERNEL, ...args] : [UML_KERNEL, ...args];
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     const stream = opts.stream === undefined ? process.stdout : opts.stream;
     const chunks: string[] = [];
     const onData = (b: Buffer) => {
