@@ -203,6 +203,10 @@ export class IpvsDataplane implements Dataplane {
     const frontendsMoved = added.length + removed.length + movedChanges.length > 0;
     // VIPs and masquerade are reconciled in full on the first apply of a process (after a crash too).
     const full = !this.reconciled || r.states.size === 0;
+    // Old virtual servers go before the record forgets them: a port whose frontends moved is
+    // recorded as it is after, so a death between the two would leave one nobody owns.
+    await this.ipvs.apply(dels, { tolerate: ESRCH_OK });
+    lap('batchMs');
     if (frontendsMoved) {
       // Intent first: a process killed mid-batch leaves only services the record names, so a
       // restart reads them back (and finishes or removes them) instead of failing on EEXIST.
@@ -216,7 +220,6 @@ export class IpvsDataplane implements Dataplane {
       }
       lap('recordMs');
     }
-    await this.ipvs.apply(dels, { tolerate: ESRCH_OK });
     await this.ipvs.apply(ops);
     lap('batchMs');
     const kernelMs = performance.now() - t0;
