@@ -1,8 +1,9 @@
 // Netlink sockets with batched requests: many messages go out in one
-// sendmsg and their acks are collected in one pass, so a sync of tens of
-// thousands of operations costs a few hundred syscalls, not 2 per op.
-// GenlSocket is bound to the IPVS family (linux/ip_vs.h, IPVS_GENL_NAME
-// "IPVS"); a plain NetlinkSocket(NETLINK_ROUTE) carries the VIP routes.
+// sendmsg and only failures and each window's last message are acked, so a
+// sync of tens of thousands of operations costs a few hundred syscalls, not
+// one or two per op. GenlSocket is bound to the IPVS family (linux/ip_vs.h,
+// IPVS_GENL_NAME "IPVS"); a plain NetlinkSocket carries the VIP routes
+// (NETLINK_ROUTE) and the hairpin ipset (NETLINK_NETFILTER, native/ipset.cc).
 #pragma once
 #include <libmnl/libmnl.h>
 
@@ -35,7 +36,7 @@ class NetlinkSocket {
   bool broken() const { return broken_; }
   uint32_t NextSeq() { return seq_++; }
 
-  // Send all messages (acked), windowed; acks[i] gets message i's result.
+  // Send all messages, windowed; acks[i] gets message i's result (0, or the errno the kernel acked).
   // A transport failure (not a per-message errno) sets err and returns false.
   bool Batch(const std::vector<Message>& msgs, std::vector<Ack>* acks, NativeError* err);
 
