@@ -49,6 +49,7 @@ Napi::Object InitAll(Napi::Env env, Napi::Object exports) {
   InitExec(env, exports);
   InitNft(env, exports);
   InitIpvs(env, exports);
+  InitIpset(env, exports);
   InitBpf(env, exports);
   return exports;
 }
