@@ -1,7 +1,7 @@
 /**
  * ipvs mode: kube-proxy's IPVS layout. One virtual server per frontend
  * (frontends.ts), VIPs as local routes on svcproxy0 (vips.ts), masquerade in an owned
- * iptables chain (masq.ts), ownership in a record (state.ts). A sync
+ * iptables chain (masq.ts) with a hairpin ipset (hairpin.ts), ownership in a record (state.ts). A sync
  * touches only the virtual servers of changed service ports and diffs
  * their dests against the kernel; removed dests with connections get
  * weight 0 and are deleted by a later sync once drained.
@@ -17,7 +17,8 @@ import type { Backend, Plan, ServicePortState } from '../../plan/types.js';
 import { detectBackend, type IptablesBackend } from '../iptables/backend.js';
 import type { ApplyStats, Capability, Dataplane, DataplaneOptions } from '../types.js';
 import { boundVIPs, virtualServers, vsKey, type VirtualServer } from './frontends.js';
-import { removeMasq, syncMasq } from './masq.js';
+import { Hairpin } from './hairpin.js';
+import { inMasqChain, removeMasq, syncMasq } from './masq.js';
 import { appendRecord, loadRecord, recorded, removeRecord, saveRecord, type Draining, type IpvsRecord, type RecordEntry } from './state.js';
 import { deleteAddresses, deleteDummy, ensureHolder, holderAddresses, holderVIPs, nodeAddresses, syncVIPRoutes, VipRefs } from './vips.js';
 
@@ -37,6 +38,7 @@ export class IpvsDataplane implements Dataplane {
   readonly mode = 'ipvs' as const;
   private readonly netns: string;
   private readonly ipvs: IpvsClient;
+  private readonly hairpin: Hairpin;
   private readonly scheduler: string;
   private iptables?: IptablesBackend;
   private record?: IpvsRecord;
@@ -49,6 +51,7 @@ export class IpvsDataplane implements Dataplane {
   constructor(private readonly opts: IpvsDataplaneOptions) {
     this.netns = opts.netns ?? '';
     this.ipvs = new IpvsClient(this.netns);
+    this.hairpin = new Hairpin(this.netns);
     this.scheduler = opts.scheduler ?? 'rr';
     if (!(IPVS_SCHEDULERS as readonly string[]).includes(this.scheduler)) {
       throw new SvcproxyError(`scheduler: unknown IPVS scheduler "${this.scheduler}" (one of ${IPVS_SCHEDULERS.join(' ')})`, {
@@ -203,6 +206,9 @@ export class IpvsDataplane implements Dataplane {
     const frontendsMoved = added.length + removed.length + movedChanges.length > 0;
     // VIPs and masquerade are reconciled in full on the first apply of a process (after a crash too).
     const full = !this.reconciled || r.states.size === 0;
+    // Hairpin entries before the dests that could be picked for their own connections.
+    if (full || !(await this.hairpin.add([...added, ...changed.map((c) => c.after)]))) await this.hairpin.rebuild(plan.desired);
+    lap('hairpinMs');
     // Old virtual servers go before the record forgets them: a port whose frontends moved is
     // recorded as it is after, so a death between the two would leave one nobody owns.
     await this.ipvs.apply(dels, { tolerate: ESRCH_OK });
@@ -237,9 +243,8 @@ export class IpvsDataplane implements Dataplane {
     } else if (frontendsMoved) {
       await this.updateVIPs(plan, after);
       lap('vipsMs');
-      // The masquerade chain names only Local-policy external frontends: rewritten when one of those moved.
-      const masqed = (x: ServicePortState) => x.externalLocal && x.family === 4;
-      if ([...added, ...removed, ...movedChanges.flatMap((c) => [c.before, c.after])].some(masqed)) masqRules = await this.syncMasq(plan.desired);
+      // The masquerade chain names external frontends (and Local node ports): rewritten when one of those moved.
+      if ([...added, ...removed, ...movedChanges.flatMap((c) => [c.before, c.after])].some(inMasqChain)) masqRules = await this.syncMasq(plan.desired);
       lap('masqMs');
       for (const x of removed) after.push({ del: x.key });
     }
@@ -364,6 +369,8 @@ export class IpvsDataplane implements Dataplane {
     } catch (e) {
       if (!(e instanceof SvcproxyError && e.code === 'ENOMODE')) throw e;
     }
+    // after the chain that names it
+    await this.hairpin.remove();
     removeRecord(this.netns);
     this.record = undefined;
     this.ready = false;

@@ -1,17 +1,23 @@
 /**
- * The iptables half of IPVS mode (kube-proxy does the same with ipsets):
- * IPVS in masquerade mode rewrites the destination only, so replies from
- * an endpoint must come back through the node: traffic IPVS forwarded is
- * SNATed (MASQUERADE) in svcproxy's own chain, except from sources inside
- * clusterCIDR (unless masqueradeAll) and to external frontends with
- * traffic policy Local, which keep the client address. Needs
- * net.ipv4.vs.conntrack=1 so IPVS connections get conntrack entries.
+ * The iptables half of IPVS mode, as kube-proxy's (it uses ipsets where
+ * this writes a rule per external frontend): IPVS in masquerade mode
+ * rewrites the destination only, so what must come back through the node is
+ * SNATed (MASQUERADE) in svcproxy's own chain, in this order:
+ * - hairpin, an endpoint picked for its own connection (hairpin.ts's set);
+ * - external frontends with traffic policy Local keep the client address;
+ * - node ports and the other external and load-balancer IPs are masqueraded;
+ * - cluster IP traffic only from outside clusterCIDR, or all of it with
+ *   masqueradeAll; with neither, not at all (the client address is kept).
+ * IPv4 only. Needs net.ipv4.vs.conntrack=1 so IPVS connections get
+ * conntrack entries.
  */
 import type { IptablesBackend } from '../iptables/backend.js';
 import type { ServicePortState } from '../../plan/types.js';
+import { LOOP_BACK } from './hairpin.js';
 
 export const CHAIN = 'SVP-IPVS-POSTROUTING';
 const JUMP = `-m comment --comment "svcproxy ipvs" -j ${CHAIN}`;
+const IPVS = '-m ipvs --ipvs --vdir ORIGINAL --vmethod MASQ';
 
 export interface MasqOptions {
   clusterCIDR?: string;
@@ -20,16 +26,29 @@ export interface MasqOptions {
   nodeIPs: string[];
 }
 
+/** Ports whose frontends appear in the chain (a change to one of them rewrites it). */
+export const inMasqChain = (s: ServicePortState) => s.family === 4 && s.externalIPs.length + s.loadBalancerIPs.length + (s.externalLocal && s.nodePort !== null ? 1 : 0) > 0;
+
 export function masqRules(states: ServicePortState[], o: MasqOptions): string[] {
-  const rules: string[] = [];
+  // kube-proxy matches the set on all traffic; only what IPVS forwarded can be hairpin through it
+  const rules = [`-A ${CHAIN} ${IPVS} -m set --match-set ${LOOP_BACK} dst,dst,src -j MASQUERADE`];
+  const nodeIPs = o.nodeIPs.filter((a) => !a.includes(':'));
+  const external: string[] = [];
   for (const s of states) {
-    if (!s.externalLocal || s.family !== 4) continue;
-    const keep = (ip: string, port: number) => rules.push(`-A ${CHAIN} -m ipvs --ipvs --vdir ORIGINAL --vaddr ${ip}/32 --vport ${port} -j RETURN`);
-    for (const ip of [...s.externalIPs, ...s.loadBalancerIPs]) keep(ip, s.port);
-    if (s.nodePort !== null) for (const ip of o.nodeIPs.filter((a) => !a.includes(':'))) keep(ip, s.nodePort);
+    if (s.family !== 4) continue;
+    const frontends = [...s.externalIPs, ...s.loadBalancerIPs].map((ip) => `--vaddr ${ip}/32 --vport ${s.port}`);
+    if (s.externalLocal) {
+      if (s.nodePort !== null) frontends.push(...nodeIPs.map((ip) => `--vaddr ${ip}/32 --vport ${s.nodePort}`));
+      for (const f of frontends) rules.push(`-A ${CHAIN} -m ipvs --ipvs --vdir ORIGINAL ${f} -j RETURN`);
+    } else {
+      for (const f of frontends) external.push(`-A ${CHAIN} ${IPVS} ${f} -j MASQUERADE`);
+    }
   }
-  const src = o.clusterCIDR && !o.masqueradeAll ? `! -s ${o.clusterCIDR} ` : '';
-  rules.push(`-A ${CHAIN} ${src}-m ipvs --ipvs --vdir ORIGINAL --vmethod MASQ -j MASQUERADE`);
+  // every node port that is not Local (those returned above)
+  for (const ip of nodeIPs) rules.push(`-A ${CHAIN} ${IPVS} --vaddr ${ip}/32 -j MASQUERADE`);
+  rules.push(...external);
+  if (o.masqueradeAll) rules.push(`-A ${CHAIN} ${IPVS} -j MASQUERADE`);
+  else if (o.clusterCIDR) rules.push(`-A ${CHAIN} ! -s ${o.clusterCIDR} ${IPVS} -j MASQUERADE`);
   return rules;
 }
 
