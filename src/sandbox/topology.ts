@@ -149,6 +149,9 @@ export class Topology {
       await sh(['ip', 'netns', 'add', b.netns]);
       await ip(this.node, 'link', 'add', `to-b${i}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', b.netns);
       await ip(this.node, 'link', 'set', `to-b${i}`, 'master', 'svpbr', 'up');
+      // kubelet's hairpin-veth: a pod that reaches itself through a service gets the frame back on
+      // its own port (with bridge netfilter the DNAT happens while the frame is bridged)
+      await ip(this.node, 'link', 'set', `to-b${i}`, 'type', 'bridge_slave', 'hairpin', 'on');
       await ip(b.netns, 'link', 'set', 'lo', 'up');
       for (let j = 0; j < per; j++) {
         const addr = `10.244.${j}.${10 + i}`;

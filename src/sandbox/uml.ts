@@ -28,6 +28,9 @@ export const DEFAULT_MODULES: readonly string[] = [
   'veth',
   'dummy',
   'bridge',
+  // bridged frames through iptables/IPVS, as kubelet requires: a pod's reply to another pod on
+  // the bridge must be un-NATed on the node (bridge-nf-call-iptables defaults to 1)
+  'br_netfilter',
   'nf_conntrack',
   'nf_nat',
   'ip_vs',

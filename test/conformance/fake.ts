@@ -1,6 +1,7 @@
 /** A conformance Target backed by the in-memory FakeDataplane. */
 import { Proxy } from '../../src/api/proxy.js';
 import { FakeDataplane } from '../../src/dataplanes/fake/index.js';
+import type { Attempt, ClientTarget } from '../../src/sandbox/topology.js';
 import type { Target } from './target.js';
 
 export async function fakeTarget(): Promise<Target> {
@@ -9,33 +10,35 @@ export async function fakeTarget(): Promise<Target> {
   const proxy = new Proxy(dp, { nodeName: 'fake-node' });
   const backends = [0, 1, 2].map((i) => ({ name: `b${i}`, address: `10.244.0.${10 + i}` }));
   const clientIP = '10.250.0.2';
+  const connectFrom = async (source: string, targets: ClientTarget[], count: number): Promise<Attempt[]> => {
+    const out: Attempt[] = [];
+    for (const tg of targets) {
+      for (let i = 0; i < count; i++) {
+        const c = dp.connect(source, tg.host, tg.port, tg.proto ?? 'TCP');
+        const b = c.backend ? backends.find((x) => x.address === c.backend!.address) : undefined;
+        out.push({
+          host: tg.host,
+          port: tg.port,
+          proto: tg.proto ?? 'TCP',
+          ok: !!b,
+          backend: b?.name,
+          local: c.backend ? `${c.backend.address}:${c.backend.port}` : undefined,
+          peer: c.peer ? `${c.peer}:40000` : undefined,
+          error: c.error,
+          ms: 0,
+        });
+      }
+    }
+    return out;
+  };
   return {
     proxy,
     backends,
     nodeIP,
     clientIP,
     nodeName: 'fake-node',
-    async connect(targets, count) {
-      const out = [];
-      for (const tg of targets) {
-        for (let i = 0; i < count; i++) {
-          const c = dp.connect(clientIP, tg.host, tg.port, tg.proto ?? 'TCP');
-          const b = c.backend ? backends.find((x) => x.address === c.backend!.address) : undefined;
-          out.push({
-            host: tg.host,
-            port: tg.port,
-            proto: tg.proto ?? 'TCP',
-            ok: !!b,
-            backend: b?.name,
-            local: c.backend ? `${c.backend.address}:${c.backend.port}` : undefined,
-            peer: c.peer ? `${c.peer}:40000` : undefined,
-            error: c.error,
-            ms: 0,
-          });
-        }
-      }
-      return out;
-    },
+    connect: (targets, count) => connectFrom(clientIP, targets, count),
+    connectFromBackend: (i, targets, count) => connectFrom(backends[i]!.address, targets, count),
     snapshot: async () => JSON.stringify({ state: await dp.read(), foreign: [...dp.foreign] }),
     placeForeign: async () => void dp.foreign.add('foreign-chain'),
     foreignIntact: async () => dp.foreign.has('foreign-chain'),

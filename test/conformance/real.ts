@@ -45,6 +45,7 @@ export async function realTarget(o: RealTargetOptions): Promise<Target> {
       nodeName: NODE_NAME,
       connect: (targets, count, timeoutMs) =>
         topo.connect({ targets, count, timeoutMs, from: o.connectFromNode ? topo.node : topo.client, cgroup: cg?.path }),
+      connectFromBackend: (i, targets, count, timeoutMs) => topo.connect({ targets, count, timeoutMs, from: topo.backends[i]!.netns, cgroup: cg?.path }),
       snapshot: async () => (await kernelSnapshot(topo)) + (o.inspector.snapshot ? await o.inspector.snapshot(topo, ctx) : ''),
       placeForeign: () => o.inspector.placeForeign(topo, ctx),
       foreignIntact: () => o.inspector.foreignIntact(topo, ctx),

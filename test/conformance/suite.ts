@@ -46,6 +46,21 @@ export function describeConformance(name: string, makeTarget: () => Promise<Targ
       for (const n of counts.values()) expect(n).toBeGreaterThanOrEqual(5);
     });
 
+    it('keeps the client address of cluster IP traffic (no clusterCIDR, no masqueradeAll: as kube-proxy)', async () => {
+      await t.proxy.apply(S.webSet(t));
+      const a = await t.connect([{ host: S.VIP, port: 80 }], 15);
+      expect(failures(a)).toEqual([]);
+      for (const x of a) expect(x.peer?.split(':')[0]).toBe(t.clientIP);
+    });
+
+    it('hairpin: an endpoint calling its own service connects, also when it is picked itself', async () => {
+      await t.proxy.apply(S.webSet(t));
+      const a = await t.connectFromBackend(0, [{ host: S.VIP, port: 80 }], 30, 2000);
+      expect(failures(a)).toEqual([]);
+      // 30 picks among 3: never itself has odds below 1e-5
+      expect(landed(a).get(t.backends[0]!.name)).toBeGreaterThan(0);
+    });
+
     if (f.udp) {
       it('forwards UDP to every endpoint', async () => {
         await t.proxy.apply(S.webSet(t));

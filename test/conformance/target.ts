@@ -16,6 +16,8 @@ export interface Target {
   /** this node's name, for traffic policy Local */
   nodeName: string;
   connect(targets: ClientTarget[], count: number, timeoutMs?: number): Promise<Attempt[]>;
+  /** the same from backend i's own namespace (a pod calling a service it serves) */
+  connectFromBackend(i: number, targets: ClientTarget[], count: number, timeoutMs?: number): Promise<Attempt[]>;
   /** the namespace's whole kernel state as text, for byte-identical checks */
   snapshot(): Promise<string>;
   /** place objects svcproxy does not own (foreign chain, table, virtual server, program) */
