@@ -92,16 +92,30 @@ Message Encode(const Op& op) {
   return Message(p, p + nlh->nlmsg_len);
 }
 
-class BatchWorker : public PromiseWorker {
+// Base: enter the namespace, open a netfilter netlink socket there, then Work().
+class IpsetWorker : public PromiseWorker {
  public:
-  BatchWorker(Napi::Env env, std::string netns, std::vector<Op> ops) : PromiseWorker(env), netns_(std::move(netns)), ops_(std::move(ops)) {}
+  IpsetWorker(Napi::Env env, std::string netns) : PromiseWorker(env), netns_(std::move(netns)) {}
 
  protected:
   void Run() override {
     NetnsGuard ns(netns_, &err_);
     if (!ns.ok()) return;
     NetlinkSocket sock(NETLINK_NETFILTER, &err_);
-    if (!sock.bound()) return;
+    if (sock.bound()) Work(sock);
+  }
+  virtual void Work(NetlinkSocket& sock) = 0;
+
+ private:
+  std::string netns_;
+};
+
+class BatchWorker : public IpsetWorker {
+ public:
+  BatchWorker(Napi::Env env, std::string netns, std::vector<Op> ops) : IpsetWorker(env, std::move(netns)), ops_(std::move(ops)) {}
+
+ protected:
+  void Work(NetlinkSocket& sock) override {
     std::vector<Message> msgs;
     msgs.reserve(ops_.size());
     for (const Op& op : ops_) msgs.push_back(Encode(op));
@@ -114,21 +128,16 @@ class BatchWorker : public PromiseWorker {
   }
 
  private:
-  std::string netns_;
   std::vector<Op> ops_;
   std::vector<Ack> acks_;
 };
 
-class NamesWorker : public PromiseWorker {
+class NamesWorker : public IpsetWorker {
  public:
-  NamesWorker(Napi::Env env, std::string netns) : PromiseWorker(env), netns_(std::move(netns)) {}
+  using IpsetWorker::IpsetWorker;
 
  protected:
-  void Run() override {
-    NetnsGuard ns(netns_, &err_);
-    if (!ns.ok()) return;
-    NetlinkSocket sock(NETLINK_NETFILTER, &err_);
-    if (!sock.bound()) return;
+  void Work(NetlinkSocket& sock) override {
     char buf[MNL_SOCKET_BUFFER_SIZE];
     struct nlmsghdr* nlh = Begin(buf, IPSET_CMD_LIST, NFPROTO_UNSPEC);
     nlh->nlmsg_flags |= NLM_F_DUMP;
@@ -149,7 +158,6 @@ class NamesWorker : public PromiseWorker {
   }
 
  private:
-  std::string netns_;
   std::vector<std::string> names_;
 };
 
