@@ -42,7 +42,7 @@ export function renderMarkdown(results: LabResults): string {
       (Object.keys(m.tools).length ? `; ${Object.values(m.tools).join('; ')}` : '') +
       '.',
     '',
-    `Each figure: ${results.options.samples} sequential connections per latency (each percentile the lowest of ${results.options.rounds} rounds), ${results.options.rateSeconds} s x ${results.options.rateThreads} threads for the connection rate, ` +
+    `Each figure: ${results.options.samples} sequential connections per latency (each percentile the median of ${results.options.rounds} rounds), ${results.options.rateSeconds} s x ${results.options.rateThreads} threads for the connection rate, ` +
       `${results.options.iperfSeconds} s of iperf3, ${results.options.changes} endpoint changes. Ratios are against the direct path measured in the same run.`,
     '',
   ];

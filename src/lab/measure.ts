@@ -5,7 +5,7 @@
  */
 import type { Proxy } from '../api/proxy.js';
 import type { Topology } from '../sandbox/topology.js';
-import { flushConntrack, measureLatency, measureLatencyBest, measureRate, measureThroughput, type Where } from './loadgen.js';
+import { flushConntrack, measureLatency, measureLatencyRounds, measureRate, measureThroughput, type Where } from './loadgen.js';
 import { kernelMemoryKiB } from './machine.js';
 import { asSet, backendAddress, BACKEND_PORT, IPERF_PORT, IPERF_VIP, labServices, SERVICE_PORT, vipOf, withLastEndpointToggled } from './services.js';
 import { median } from './stats.js';
@@ -66,7 +66,7 @@ export async function measureDirect(topo: Topology, where: Where, origin: Origin
   if (s.iperfSeconds > 0) await measureThroughput(where, target, IPERF_PORT, 1);
   step(`direct from ${origin}: latency`);
   await flushConntrack(topo);
-  const latency = await measureLatencyBest(where, target, BACKEND_PORT, s.samples, s.rounds);
+  const latency = await measureLatencyRounds(where, target, BACKEND_PORT, s.samples, s.rounds);
   step(`direct from ${origin}: connection rate`);
   const rate = await measureRate(where, target, BACKEND_PORT, s.rateSeconds, s.rateThreads);
   let throughput;
@@ -94,7 +94,7 @@ export async function measurePoint(
 
   step('direct path, no rules loaded');
   await flushConntrack(topo);
-  const directBefore = await measureLatencyBest(where, backendAddress(0), BACKEND_PORT, s.samples, s.rounds);
+  const directBefore = await measureLatencyRounds(where, backendAddress(0), BACKEND_PORT, s.samples, s.rounds);
 
   step('full sync');
   const kernelBefore = kernelMemoryKiB();
@@ -107,11 +107,11 @@ export async function measurePoint(
 
   await flushConntrack(topo);
   step('latency, first service');
-  const first = await measureLatencyBest(where, vipOf(0), SERVICE_PORT, s.samples, s.rounds);
+  const first = await measureLatencyRounds(where, vipOf(0), SERVICE_PORT, s.samples, s.rounds);
   step('latency, last service');
-  const last = await measureLatencyBest(where, lastVip, SERVICE_PORT, s.samples, s.rounds);
+  const last = await measureLatencyRounds(where, lastVip, SERVICE_PORT, s.samples, s.rounds);
   step('latency, direct path with rules loaded');
-  const directLoaded = await measureLatencyBest(where, backendAddress(0), BACKEND_PORT, s.samples, s.rounds);
+  const directLoaded = await measureLatencyRounds(where, backendAddress(0), BACKEND_PORT, s.samples, s.rounds);
   step('connection rate, last service');
   const rate = await measureRate(where, lastVip, SERVICE_PORT, s.rateSeconds, s.rateThreads);
   let throughput;

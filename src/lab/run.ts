@@ -30,7 +30,7 @@ export function resolveOptions(o: LabOptions): ResolvedLabOptions {
     endpoints: [...(o.endpoints ?? [4])].sort((a, b) => a - b),
     modes: o.modes ?? [...MODES],
     samples: o.samples ?? 2000,
-    rounds: o.rounds ?? 3,
+    rounds: o.rounds ?? 5,
     rateSeconds: o.rateSeconds ?? 2,
     rateThreads: o.rateThreads ?? 4,
     iperfSeconds: o.iperfSeconds ?? 3,

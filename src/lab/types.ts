@@ -10,7 +10,7 @@ export interface LabOptions {
   modes?: Mode[];
   /** sequential connections per latency figure (default 2000) */
   samples?: number;
-  /** latency rounds per figure, each percentile's lowest kept (default 3) */
+  /** latency rounds per figure, each percentile the median over them (default 5) */
   rounds?: number;
   /** seconds of the connection-rate run (default 2) */
   rateSeconds?: number;
@@ -54,7 +54,7 @@ export interface LatencySummary {
   p99_us: number;
   max_us: number;
   mean_us: number;
-  /** p50 and p99 of every round when several were run (the summary holds each percentile's lowest) */
+  /** p50 and p99 of every round when several were run (the summary holds each percentile's median) */
   rounds_p50_us?: number[];
   rounds_p99_us?: number[];
 }

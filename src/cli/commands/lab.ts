@@ -83,7 +83,7 @@ export function registerLab(program: Command): void {
     .option('--endpoints <list>', 'endpoints per service', '4')
     .option('--modes <list>', `modes to measure (default: ${MODES.join(',')}; unusable ones are listed with the reason)`)
     .option('--samples <n>', 'sequential connections per latency figure', '2000')
-    .option('--rounds <n>', 'latency rounds per figure; each percentile\'s lowest is kept', '3')
+    .option('--rounds <n>', 'latency rounds per figure; each percentile is the median over them', '5')
     .option('--rate-seconds <s>', 'length of the connection-rate run', '2')
     .option('--rate-threads <n>', 'concurrent connectors in the rate run', '4')
     .option('--iperf-seconds <s>', 'length of each iperf3 run (0: skip)', '3')
