@@ -64,7 +64,8 @@ export async function runModesInUml(modes: readonly Mode[], o: LabResults['optio
   const dir = mkdtempSync('/var/tmp/svcproxy-lab-');
   const file = join(dir, 'uml-results.json');
   try {
-    const r = await runInUml({ command: guestCommand(modes, o, file), stream: null, timeoutMs: 60 * 60_000 });
+    // room for 30k services in two modes plus the lab's own heap: a guest short of memory reclaims while it measures
+    const r = await runInUml({ command: guestCommand(modes, o, file), memory: '4G', stream: null, timeoutMs: 60 * 60_000 });
     if (r.status !== 0) {
       // the guest's last words, minus colours and the power-off lines
       const lines = r.output.replace(/\x1b\[[0-9;]*m/g, '').trim().split('\n').filter((l) => !/Powering off|System halted/.test(l));
