@@ -32,9 +32,7 @@ Napi::Value CheckNetns(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsString()) return ThrowError(env, "EINVAL", "setns", "checkNetns: name required");
   auto* w = new NetnsCheckWorker(env, info[0].As<Napi::String>().Utf8Value());
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  return w->Enqueue();
 }
 
 }  // namespace

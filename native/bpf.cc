@@ -6,6 +6,7 @@
 
 #include <cerrno>
 
+#include "args.h"
 #include "bpf/loader.h"
 #include "bpf/log.h"
 #include "bpf/maps.h"
@@ -13,11 +14,6 @@
 
 namespace svcproxy {
 namespace {
-
-std::string StringField(Napi::Object o, const char* name) {
-  Napi::Value v = o.Get(name);
-  return v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
-}
 
 std::vector<uint8_t> BufferField(Napi::Object o, const char* name) {
   Napi::Value v = o.Get(name);
@@ -69,9 +65,7 @@ class ProbeWorker : public PromiseWorker {
 
 Napi::Value Probe(const Napi::CallbackInfo& info) {
   auto* w = new ProbeWorker(info.Env());
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  return w->Enqueue();
 }
 
 class LoadWorker : public PromiseWorker {
@@ -98,13 +92,11 @@ Napi::Value Load(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsObject()) return ThrowError(env, "EINVAL", "bpf.load", "bpfLoad: options required");
   Napi::Object o = info[0].As<Napi::Object>();
-  bpf::LoadRequest req{StringField(o, "object"), StringField(o, "pinDir"), StringField(o, "cgroup")};
+  bpf::LoadRequest req{Str(o, "object"), Str(o, "pinDir"), Str(o, "cgroup")};
   if (req.object.empty() || req.pin_dir.empty() || req.cgroup.empty())
     return ThrowError(env, "EINVAL", "bpf.load", "bpfLoad: object, pinDir and cgroup are required");
   auto* w = new LoadWorker(env, std::move(req));
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  return w->Enqueue();
 }
 
 class UnloadWorker : public PromiseWorker {
@@ -123,9 +115,7 @@ Napi::Value Unload(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsString()) return ThrowError(env, "EINVAL", "bpf.unload", "bpfUnload: pinDir required");
   auto* w = new UnloadWorker(env, info[0].As<Napi::String>().Utf8Value());
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  return w->Enqueue();
 }
 
 class MapOpsWorker : public PromiseWorker {
@@ -149,15 +139,13 @@ Napi::Value MapOps(const Napi::CallbackInfo& info) {
     Napi::Value v = arr.Get(i);
     if (!v.IsObject()) return ThrowError(env, "EINVAL", "bpf.update", "bpfMapOps: op must be an object");
     Napi::Object o = v.As<Napi::Object>();
-    std::string kind = StringField(o, "op");
+    std::string kind = Str(o, "op");
     if (kind != "update" && kind != "delete") return ThrowError(env, "EINVAL", "bpf.update", "bpfMapOps: op must be update or delete");
-    ops.push_back({StringField(o, "path"), kind == "update" ? bpf::MapOpKind::kUpdate : bpf::MapOpKind::kDelete,
+    ops.push_back({Str(o, "path"), kind == "update" ? bpf::MapOpKind::kUpdate : bpf::MapOpKind::kDelete,
                    BufferField(o, "keys"), BufferField(o, "values")});
   }
   auto* w = new MapOpsWorker(env, std::move(ops));
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  return w->Enqueue();
 }
 
 class DumpWorker : public PromiseWorker {
@@ -186,9 +174,7 @@ Napi::Value MapDump(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsString()) return ThrowError(env, "EINVAL", "bpf.dump", "bpfMapDump: path required");
   auto* w = new DumpWorker(env, info[0].As<Napi::String>().Utf8Value());
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  return w->Enqueue();
 }
 
 }  // namespace

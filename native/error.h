@@ -38,6 +38,12 @@ class PromiseWorker : public Napi::AsyncWorker {
   explicit PromiseWorker(Napi::Env env)
       : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
+  // Queue on the thread pool; the promise settles when the work is done.
+  Napi::Promise Enqueue() {
+    Napi::Promise p = Promise();
+    Queue();
+    return p;
+  }
   // Run on the calling (JS) thread instead of the pool, settle, and delete
   // this: for small calls where the thread hand-off costs more than the work.
   Napi::Promise RunHere() {

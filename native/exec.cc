@@ -161,9 +161,7 @@ Napi::Value Exec(const Napi::CallbackInfo& info) {
   Napi::Value nv = o.Get("netns");
   if (nv.IsString()) netns = nv.As<Napi::String>().Utf8Value();
   auto* w = new ExecWorker(env, std::move(argv), std::move(input), std::move(netns));
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  return w->Enqueue();
 }
 
 }  // namespace

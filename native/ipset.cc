@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "args.h"
 #include "error.h"
 #include "exports.h"
 #include "ipvs/genl.h"
@@ -161,16 +162,6 @@ class NamesWorker : public IpsetWorker {
   std::vector<std::string> names_;
 };
 
-std::string Str(const Napi::Object& o, const char* key) {
-  Napi::Value v = o.Get(key);
-  return v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
-}
-
-uint32_t U32(const Napi::Object& o, const char* key) {
-  Napi::Value v = o.Get(key);
-  return v.IsNumber() ? v.As<Napi::Number>().Uint32Value() : 0;
-}
-
 // One op from JS; "" when valid, else the field at fault.
 std::string OpFromJs(const Napi::Object& o, Op* op) {
   std::string cmd = Str(o, "cmd");
@@ -214,10 +205,6 @@ std::string OpFromJs(const Napi::Object& o, Op* op) {
   return "cmd: one of create destroy flush swap add del test";
 }
 
-Napi::Object Options(const Napi::CallbackInfo& info) {
-  return info.Length() > 0 && info[0].IsObject() ? info[0].As<Napi::Object>() : Napi::Object::New(info.Env());
-}
-
 Napi::Value Batch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Options(info);
@@ -231,16 +218,12 @@ Napi::Value Batch(const Napi::CallbackInfo& info) {
     if (!e.empty()) return ThrowError(env, "EINVAL", "ipset.batch", "ops[" + std::to_string(i) + "]." + e);
   }
   auto* w = new BatchWorker(env, Str(o, "netns"), std::move(ops));
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  return w->Enqueue();
 }
 
 Napi::Value Names(const Napi::CallbackInfo& info) {
   auto* w = new NamesWorker(info.Env(), Str(Options(info), "netns"));
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  return w->Enqueue();
 }
 
 }  // namespace

@@ -23,6 +23,7 @@
 #include <memory>
 #include <mutex>
 
+#include "args.h"
 #include "error.h"
 #include "exports.h"
 #include "ipvs/codec.h"
@@ -42,11 +43,6 @@ using ipvs::Service;
 using ipvs::Session;
 using SessionRef = std::shared_ptr<Session>;
 
-std::string NetnsOf(const Napi::Object& o) {
-  Napi::Value v = o.Get("netns");
-  return v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
-}
-
 // The session of an options object; empty (and a JS exception) when missing.
 SessionRef SessionOf(const Napi::Object& o, const char* op) {
   Napi::Value v = o.Get("session");
@@ -60,13 +56,6 @@ SessionRef SessionOf(const Napi::Object& o, const char* op) {
 Message Finish(const struct nlmsghdr* nlh) {
   const char* p = reinterpret_cast<const char*>(nlh);
   return Message(p, p + nlh->nlmsg_len);
-}
-
-template <typename W>
-Napi::Value Queue(W* w) {
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
 }
 
 // Base: take the session's socket (opening it in its namespace if needed), then Work().
@@ -83,9 +72,7 @@ class IpvsWorker : public PromiseWorker {
         return RunHere();
       }
     }
-    Napi::Promise p = Promise();
-    PromiseWorker::Queue();
-    return p;
+    return Enqueue();
   }
 
  protected:
@@ -370,30 +357,26 @@ class SysctlWorker : public PromiseWorker {
   std::map<std::string, std::string> prev_;
 };
 
-Napi::Object Options(const Napi::CallbackInfo& info) {
-  return info.Length() > 0 && info[0].IsObject() ? info[0].As<Napi::Object>() : Napi::Object::New(info.Env());
-}
-
 bool Inline(const Napi::Object& o) { return o.Get("inline").ToBoolean(); }
 
 Napi::Value Open(const Napi::CallbackInfo& info) {
-  return Queue(new OpenWorker(info.Env(), std::make_shared<Session>(NetnsOf(Options(info)))));
+  return (new OpenWorker(info.Env(), std::make_shared<Session>(Str(Options(info), "netns"))))->Enqueue();
 }
 
 Napi::Value Close(const Napi::CallbackInfo& info) {
   SessionRef s = SessionOf(Options(info), "ipvsClose");
-  return s ? Queue(new CloseWorker(info.Env(), s)) : info.Env().Undefined();
+  return s ? (new CloseWorker(info.Env(), s))->Enqueue() : info.Env().Undefined();
 }
 
 Napi::Value Info(const Napi::CallbackInfo& info) {
   SessionRef s = SessionOf(Options(info), "ipvsInfo");
-  return s ? Queue(new InfoWorker(info.Env(), s)) : info.Env().Undefined();
+  return s ? (new InfoWorker(info.Env(), s))->Enqueue() : info.Env().Undefined();
 }
 
 Napi::Value DumpAll(const Napi::CallbackInfo& info) {
   Napi::Object o = Options(info);
   SessionRef s = SessionOf(o, "ipvsDump");
-  return s ? Queue(new DumpWorker(info.Env(), s, o.Get("dests").ToBoolean())) : info.Env().Undefined();
+  return s ? (new DumpWorker(info.Env(), s, o.Get("dests").ToBoolean()))->Enqueue() : info.Env().Undefined();
 }
 
 Napi::Value Dests(const Napi::CallbackInfo& info) {
@@ -444,15 +427,14 @@ Napi::Value Batch(const Napi::CallbackInfo& info) {
 
 Napi::Value GetTimeouts(const Napi::CallbackInfo& info) {
   SessionRef s = SessionOf(Options(info), "ipvsGetTimeouts");
-  return s ? Queue(new TimeoutsWorker(info.Env(), s, false, 0, 0, 0)) : info.Env().Undefined();
+  return s ? (new TimeoutsWorker(info.Env(), s, false, 0, 0, 0))->Enqueue() : info.Env().Undefined();
 }
 
 Napi::Value SetTimeouts(const Napi::CallbackInfo& info) {
   Napi::Object o = Options(info);
   SessionRef s = SessionOf(o, "ipvsSetTimeouts");
   if (!s) return info.Env().Undefined();
-  auto u = [&](const char* k) { return o.Get(k).IsNumber() ? o.Get(k).As<Napi::Number>().Uint32Value() : 0u; };
-  return Queue(new TimeoutsWorker(info.Env(), s, true, u("tcp"), u("tcpFin"), u("udp")));
+  return (new TimeoutsWorker(info.Env(), s, true, U32(o, "tcp"), U32(o, "tcpFin"), U32(o, "udp")))->Enqueue();
 }
 
 Napi::Value Sysctl(const Napi::CallbackInfo& info) {
@@ -470,7 +452,7 @@ Napi::Value Sysctl(const Napi::CallbackInfo& info) {
       return ThrowError(env, "EINVAL", "ipvs.sysctl", "ipvsSysctl: bad sysctl name " + k);
     writes[k] = set.Get(k).ToString().Utf8Value();
   }
-  return Queue(new SysctlWorker(env, NetnsOf(o), std::move(writes)));
+  return (new SysctlWorker(env, Str(o, "netns"), std::move(writes)))->Enqueue();
 }
 
 }  // namespace

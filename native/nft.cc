@@ -224,9 +224,7 @@ Napi::Value NftOpen(const Napi::CallbackInfo& info) {
   std::string netns;
   if (info.Length() > 0 && info[0].IsString()) netns = info[0].As<Napi::String>().Utf8Value();
   auto* w = new OpenWorker(env, std::move(netns));
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  return w->Enqueue();
 }
 
 Napi::Value NftRun(const Napi::CallbackInfo& info) {
@@ -236,9 +234,7 @@ Napi::Value NftRun(const Napi::CallbackInfo& info) {
   if (info.Length() < 2 || !info[1].IsString()) return ThrowError(env, "EINVAL", "nft.run", "nftRun: command text required");
   bool json = info.Length() > 2 && info[2].ToBoolean().Value();
   auto* w = new RunWorker(env, info[0], h, info[1].As<Napi::String>().Utf8Value(), json);
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  return w->Enqueue();
 }
 
 Napi::Value NftElements(const Napi::CallbackInfo& info) {
@@ -250,9 +246,7 @@ Napi::Value NftElements(const Napi::CallbackInfo& info) {
   Napi::Uint8Array a = info[1].As<Napi::Uint8Array>();
   std::vector<uint8_t> packed(a.Data(), a.Data() + a.ByteLength());  // copied: the worker must not touch JS memory
   auto* w = new ElementsWorker(env, info[0], h, std::move(packed));
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  return w->Enqueue();
 }
 
 Napi::Value NftDumpSet(const Napi::CallbackInfo& info) {
@@ -265,9 +259,7 @@ Napi::Value NftDumpSet(const Napi::CallbackInfo& info) {
   if (family != 4 && family != 6) return ThrowError(env, "EINVAL", "nft.dump", "nftDumpSet: family must be 4 or 6");
   auto* w = new DumpWorker(env, info[0], h, family == 4 ? NFPROTO_IPV4 : NFPROTO_IPV6, info[2].As<Napi::String>().Utf8Value(),
                            info[3].As<Napi::String>().Utf8Value());
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  return w->Enqueue();
 }
 
 Napi::Value NftClose(const Napi::CallbackInfo& info) {
@@ -275,9 +267,7 @@ Napi::Value NftClose(const Napi::CallbackInfo& info) {
   NftHandle* h = info.Length() > 0 ? UnwrapHandle(info[0]) : nullptr;
   if (h == nullptr) return ThrowError(env, "EINVAL", "nft.close", "nftClose: handle from nftOpen required");
   auto* w = new CloseWorker(env, info[0], h);
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  return w->Enqueue();
 }
 
 }  // namespace

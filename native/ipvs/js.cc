@@ -2,15 +2,11 @@
 
 #include <arpa/inet.h>
 
+#include "../args.h"
 #include "../error.h"
 
 namespace svcproxy::ipvs {
 namespace {
-
-uint32_t U32(const Napi::Object& o, const char* key, uint32_t dflt) {
-  Napi::Value v = o.Get(key);
-  return v.IsNumber() ? v.As<Napi::Number>().Uint32Value() : dflt;
-}
 
 // Address string -> Addr; the family comes from the text when not given.
 std::string ParseAddr(const Napi::Object& o, const char* key, int family, Addr* out) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "../args.h"
 #include "../error.h"
 #include "../netns.h"
 #include "codec.h"
@@ -17,11 +18,6 @@
 
 namespace svcproxy::ipvs {
 namespace {
-
-std::string Str(const Napi::Object& o, const char* key) {
-  Napi::Value v = o.Get(key);
-  return v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
-}
 
 // "10.96.0.1" / "fd00::1" -> Addr; false when it is neither.
 bool ParseIp(const std::string& s, Addr* out) {
@@ -180,10 +176,6 @@ std::string Addrs(const Napi::Object& o, const char* key, std::vector<Addr>* out
   return "";
 }
 
-Napi::Object Options(const Napi::CallbackInfo& info) {
-  return info.Length() > 0 && info[0].IsObject() ? info[0].As<Napi::Object>() : Napi::Object::New(info.Env());
-}
-
 Napi::Value Sync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Options(info);
@@ -195,9 +187,7 @@ Napi::Value Sync(const Napi::CallbackInfo& info) {
   if (e.empty()) e = Addrs(o, "add", &add);
   if (!e.empty()) return ThrowError(env, "EINVAL", "ipvs.routes", "ipvsVipRoutes: " + e);
   auto* w = new SyncWorker(env, Str(o, "netns"), dev, protocol, std::move(del), std::move(add));
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  return w->Enqueue();
 }
 
 Napi::Value List(const Napi::CallbackInfo& info) {
@@ -208,9 +198,7 @@ Napi::Value List(const Napi::CallbackInfo& info) {
   std::string e = Common(o, &dev, &protocol);
   if (!e.empty()) return ThrowError(env, "EINVAL", "ipvs.routes", "ipvsVipList: " + e);
   auto* w = new ListWorker(env, Str(o, "netns"), dev, protocol);
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  return w->Enqueue();
 }
 
 }  // namespace
