@@ -1,5 +1,5 @@
 /** svcproxy: Kubernetes-style Service forwarding for Linux, one API over four modes. */
-export { open, detectAll, Proxy, type OpenOptions, type ApplyOptions, type ApplyResult, type ServiceChange } from './api/proxy.js';
+export { open, detectAll, ServiceProxy, type OpenOptions, type ApplyOptions, type ApplyResult, type ServiceChange } from './api/proxy.js';
 export { SvcproxyError } from './errors.js';
 export * from './model/index.js';
 export * from './plan/index.js';

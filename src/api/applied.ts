@@ -1,5 +1,5 @@
 /**
- * The ServicePortState list a Proxy last applied. update() replaces,
+ * The ServicePortState list a ServiceProxy last applied. update() replaces,
  * removes or adds one service's ports: copying or filtering a 30k-entry
  * array for that cost ~0.2 ms on the host and 60-90 ms inside UML. Those
  * writes go to a log instead, and an array is built only when somebody asks

@@ -25,7 +25,7 @@ export interface OpenOptions extends DataplaneOptions {
   mode: Mode | 'auto';
 }
 
-/** A partial change for Proxy.update(): services to add or replace whole, and services to delete. */
+/** A partial change for ServiceProxy.update(): services to add or replace whole, and services to delete. */
 export interface ServiceChange {
   set?: Service[];
   remove?: { namespace: string; name: string }[];
@@ -46,7 +46,7 @@ export interface ApplyResult {
   stats?: ApplyStats;
 }
 
-export class Proxy {
+export class ServiceProxy {
   /** what the kernel holds, as last read or applied (svcproxy knows what it programmed) */
   private applied?: AppliedList;
   private capability?: Capability;
@@ -308,7 +308,7 @@ export class Proxy {
   }
 }
 
-export async function open(opts: OpenOptions): Promise<Proxy> {
+export async function open(opts: OpenOptions): Promise<ServiceProxy> {
   if (opts.mode !== 'auto' && !MODES.includes(opts.mode)) {
     throw new SvcproxyError(`mode: must be auto or one of ${MODES.join(', ')}, got ${JSON.stringify(opts.mode)}`, {
       code: 'EINVAL',
@@ -328,7 +328,7 @@ export async function open(opts: OpenOptions): Promise<Proxy> {
       });
   }
   const mode = opts.mode === 'auto' ? recommend(await detectAll(opts), { cgroup: opts.cgroup }).mode : opts.mode;
-  return new Proxy(await createDataplane(mode, opts), opts);
+  return new ServiceProxy(await createDataplane(mode, opts), opts);
 }
 
 /** Every mode's capability in a namespace. */

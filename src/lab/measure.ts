@@ -3,7 +3,7 @@
  * first and last service, one-endpoint changes, then cleanup. And the direct
  * path (origin -> backend, no rules loaded) every ratio is taken against.
  */
-import type { Proxy } from '../api/proxy.js';
+import type { ServiceProxy } from '../api/proxy.js';
 import type { Topology } from '../sandbox/topology.js';
 import { flushConntrack, measureLatency, measureLatencyRounds, measureRate, measureThroughput, type Where } from './loadgen.js';
 import { kernelMemoryKiB } from './machine.js';
@@ -82,7 +82,7 @@ export async function measureDirect(topo: Topology, where: Where, origin: Origin
 export const pointSteps = (s: MeasureSettings): number => 7 + (s.iperfSeconds > 0 ? 1 : 0);
 
 export async function measurePoint(
-  proxy: Proxy,
+  proxy: ServiceProxy,
   topo: Topology,
   where: Where,
   size: { services: number; endpoints: number },

@@ -6,7 +6,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { release } from 'node:os';
-import { open, type Proxy } from '../api/proxy.js';
+import { open, type ServiceProxy } from '../api/proxy.js';
 import { createDataplane } from '../dataplanes/registry.js';
 import { MODES, type Capability, type Mode } from '../dataplanes/types.js';
 import { destroyAll } from '../sandbox/topology.js';
@@ -118,7 +118,7 @@ export async function runLab(options: LabOptions = {}): Promise<LabResults> {
         log(`${mode}: not measured on ${where} kernel ${run.kernel}: ${result.reason}`);
         continue;
       }
-      let proxy: Proxy | undefined;
+      let proxy: ServiceProxy | undefined;
       try {
         proxy = await openIn(mode, sandbox);
         await proxy.cleanup();

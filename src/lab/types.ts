@@ -87,7 +87,7 @@ export interface DirectFigures {
 export type Origin = 'client' | 'node';
 
 export interface SyncFigures {
-  /** wall time of Proxy.apply() from an empty kernel state: plan + kernel */
+  /** wall time of ServiceProxy.apply() from an empty kernel state: plan + kernel */
   wallMs: number;
   /** time inside the kernel call(s), as the dataplane reports it */
   kernelMs: number;
@@ -95,7 +95,7 @@ export interface SyncFigures {
 }
 
 export interface ChangeFigures {
-  /** wall time of each Proxy.apply() that changed one endpoint of the last service */
+  /** wall time of each ServiceProxy.apply() that changed one endpoint of the last service */
   wallMs: number[];
   kernelMs: number[];
   medianWallMs: number;
@@ -105,7 +105,7 @@ export interface ChangeFigures {
 }
 
 export interface MemoryFigures {
-  /** resident set of the lab process (which holds the Proxy) after the full sync, KiB */
+  /** resident set of the lab process (which holds the ServiceProxy) after the full sync, KiB */
   rssKiB: number;
   /** V8 heap in use after the full sync, KiB */
   heapUsedKiB: number;

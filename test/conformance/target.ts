@@ -1,13 +1,13 @@
 /**
- * What the conformance suite needs from a mode under test: a Proxy to apply
+ * What the conformance suite needs from a mode under test: a ServiceProxy to apply
  * through, a way to make connections and see where they landed, and a view
  * of the kernel (snapshot, foreign objects, leftovers).
  */
-import type { Proxy } from '../../src/api/proxy.js';
+import type { ServiceProxy } from '../../src/api/proxy.js';
 import type { Attempt, ClientTarget } from '../../src/sandbox/topology.js';
 
 export interface Target {
-  proxy: Proxy;
+  proxy: ServiceProxy;
   backends: { name: string; address: string }[];
   /** the node's address as the client sees it (node ports answer there) */
   nodeIP: string;

@@ -7,7 +7,7 @@ import { statSync, writeFileSync, mkdtempSync, rmSync, readdirSync, existsSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { open, type Proxy } from '../../src/api/proxy.js';
+import { open, type ServiceProxy } from '../../src/api/proxy.js';
 import { pinPaths } from '../../src/dataplanes/bpf/paths.js';
 import { parseServices } from '../../src/model/index.js';
 import { mountPrivateBpffs, TestCgroup } from '../../src/sandbox/cgroup.js';
@@ -33,7 +33,7 @@ describe('bpf mode and bpftool', () => {
   let topo: Topology;
   let cg: TestCgroup;
   let bpffs: Awaited<ReturnType<typeof mountPrivateBpffs>>;
-  let proxy: Proxy;
+  let proxy: ServiceProxy;
   let work: string;
   const foreignPin = () => join(bpffs.path, 'foreign_connect4');
   const cgroupProgs = async () => (await bpftool('cgroup', 'show', cg.path)) as CgroupProg[];

@@ -4,7 +4,7 @@
  * joins the cgroup, so its connect()/sendmsg() are translated.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { open, type Proxy } from '../../src/api/proxy.js';
+import { open, type ServiceProxy } from '../../src/api/proxy.js';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createBpfDataplane } from '../../src/dataplanes/bpf/index.js';
@@ -67,7 +67,7 @@ describe('bpf dataplane (real traffic, test cgroup)', () => {
   let topo: Topology;
   let cg: TestCgroup;
   let bpffs: Awaited<ReturnType<typeof mountPrivateBpffs>>;
-  let proxy: Proxy;
+  let proxy: ServiceProxy;
 
   beforeAll(async () => {
     bpffs = await mountPrivateBpffs();
@@ -221,7 +221,7 @@ describe('bpf dataplane (real traffic, test cgroup)', () => {
     // were ignored, the pins would land there (never in the host's /sys/fs/bpf)
     const own = await mountPrivateBpffs();
     const cg2 = TestCgroup.create('svp-bpf-opt');
-    let p2: Proxy | undefined;
+    let p2: ServiceProxy | undefined;
     try {
       p2 = await open({ mode: 'bpf', netns: topo.node, cgroup: cg2.path, bpffs: own.path });
       expect((await p2.detect()).usable).toBe(true);
@@ -244,7 +244,7 @@ describe('bpf dataplane: a group over several backend pages (real traffic)', () 
   let topo: Topology;
   let cg: TestCgroup;
   let bpffs: Awaited<ReturnType<typeof mountPrivateBpffs>>;
-  let proxy: Proxy | undefined;
+  let proxy: ServiceProxy | undefined;
 
   beforeAll(async () => {
     bpffs = await mountPrivateBpffs();

@@ -3,7 +3,7 @@
  * rewrite resets) survive in the chains of the untouched service.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { open, type Proxy } from '../../src/api/proxy.js';
+import { open, type ServiceProxy } from '../../src/api/proxy.js';
 import { parseServices } from '../../src/model/load.js';
 import { Topology } from '../../src/sandbox/topology.js';
 
@@ -24,7 +24,7 @@ const set = (bEndpoints: number) =>
 
 describe('iptables incremental sync', () => {
   let t: Topology;
-  let p: Proxy;
+  let p: ServiceProxy;
   beforeAll(async () => {
     t = await Topology.create({ backends: 3 });
     p = await open({ mode: 'iptables', netns: t.node });

@@ -5,7 +5,7 @@
  * (> 1 s) connects, zero established connections broken.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { open, type Proxy } from '../../src/api/proxy.js';
+import { open, type ServiceProxy } from '../../src/api/proxy.js';
 import type { Mode } from '../../src/dataplanes/types.js';
 import { parseServices } from '../../src/model/load.js';
 import { mountPrivateBpffs, TestCgroup } from '../../src/sandbox/cgroup.js';
@@ -19,7 +19,7 @@ describe('switchMode under load', () => {
   let t: Topology;
   let cg: TestCgroup;
   let bpffs: Awaited<ReturnType<typeof mountPrivateBpffs>>;
-  let proxy: Proxy;
+  let proxy: ServiceProxy;
 
   beforeAll(async () => {
     t = await Topology.create({ backends: 3 });

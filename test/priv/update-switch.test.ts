@@ -1,12 +1,12 @@
 /** A switch after partial updates programs the state as updated, not as first applied. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { open, type Proxy } from '../../src/api/proxy.js';
+import { open, type ServiceProxy } from '../../src/api/proxy.js';
 import { parseServices } from '../../src/model/load.js';
 import { Topology } from '../../src/sandbox/topology.js';
 
 describe('update() then switchMode()', () => {
   let t: Topology;
-  let p: Proxy;
+  let p: ServiceProxy;
   beforeAll(async () => {
     t = await Topology.create({ backends: 2 });
     p = await open({ mode: 'iptables', netns: t.node });

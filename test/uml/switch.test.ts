@@ -4,7 +4,7 @@
  * connections broken or stalled.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { open, type Proxy } from '../../src/api/proxy.js';
+import { open, type ServiceProxy } from '../../src/api/proxy.js';
 import type { Mode } from '../../src/dataplanes/types.js';
 import { parseServices } from '../../src/model/load.js';
 import { Topology } from '../../src/sandbox/topology.js';
@@ -14,7 +14,7 @@ const ROUTE: Mode[] = ['ipvs', 'iptables', 'ipvs', 'iptables'];
 
 describe('switchMode under load (IPVS kernel)', () => {
   let t: Topology;
-  let proxy: Proxy;
+  let proxy: ServiceProxy;
   beforeAll(async () => {
     t = await Topology.create({ backends: 3 });
     proxy = await open({ mode: 'iptables', netns: t.node, iptablesBackend: 'legacy' });

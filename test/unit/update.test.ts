@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Proxy } from '../../src/api/proxy.js';
+import { ServiceProxy } from '../../src/api/proxy.js';
 import { FakeDataplane } from '../../src/dataplanes/fake/index.js';
 import { parseServices } from '../../src/model/load.js';
 
@@ -10,10 +10,10 @@ const set = (n: number) =>
     }),
   );
 
-describe('Proxy.update (partial changes)', () => {
+describe('ServiceProxy.update (partial changes)', () => {
   it('changes only the services it is given and keeps the rest as applied', async () => {
     const dp = new FakeDataplane();
-    const p = new Proxy(dp, { nodeName: 'n' });
+    const p = new ServiceProxy(dp, { nodeName: 'n' });
     await p.apply(set(50));
     const changed = parseServices('services: [{name: s7, clusterIP: 10.96.0.8, ports: [{port: 80}], endpoints: [{address: 10.0.0.2}]}]').services;
     const r = await p.update({ set: changed, remove: [{ namespace: 'default', name: 's9' }] });
@@ -31,7 +31,7 @@ describe('Proxy.update (partial changes)', () => {
   });
 
   it('adds a new service', async () => {
-    const p = new Proxy(new FakeDataplane(), { nodeName: 'n' });
+    const p = new ServiceProxy(new FakeDataplane(), { nodeName: 'n' });
     await p.apply(set(3));
     const r = await p.update({ set: parseServices('services: [{name: extra, clusterIP: 10.96.1.1, ports: [{port: 80}]}]').services });
     expect(r.plan.changes.added.map((s) => s.name)).toEqual(['extra']);
@@ -40,7 +40,7 @@ describe('Proxy.update (partial changes)', () => {
 
   it('in-place updates: each result keeps its own lists, and many of them (past compaction) stay exact', async () => {
     const dp = new FakeDataplane();
-    const p = new Proxy(dp, { nodeName: 'n' });
+    const p = new ServiceProxy(dp, { nodeName: 'n' });
     await p.apply(set(50));
     const one = (name: string, ip: string, ep: string) =>
       parseServices(`services: [{name: ${name}, clusterIP: ${ip}, ports: [{port: 80}], endpoints: [{address: ${ep}}]}]`).services;
@@ -64,7 +64,7 @@ describe('Proxy.update (partial changes)', () => {
 
   it('adds, removes and changes port counts in place: the list stays exact through dry runs and compactions', async () => {
     const dp = new FakeDataplane();
-    const p = new Proxy(dp, { nodeName: 'n' });
+    const p = new ServiceProxy(dp, { nodeName: 'n' });
     await p.apply(set(40));
     const svc = (i: number, ports: number, ep: string) =>
       parseServices(
