@@ -58,7 +58,7 @@ async function run(n: number, opts: { netns: string; cgroup: string; bpffs: stri
       const after = { ...before, internal: eps, external: eps };
       const next = actual.slice();
       next[idx] = after;
-      const p: Plan = { desired: next, actual, changes: { added: [], removed: [], changed: [{ before, after, what: ['endpoints'] }], unchanged: n - 1 } };
+      const p: Plan = { desired: next, actual, changes: { added: [], removed: [], changed: [{ before, after, what: new Set(['endpoints'] as const) }], unchanged: n - 1 } };
       const c1 = process.cpuUsage();
       const t1 = performance.now();
       await dp.apply(p);
@@ -79,7 +79,7 @@ async function run(n: number, opts: { netns: string; cgroup: string; bpffs: stri
       const after = { ...before, internal: eps, external: eps };
       const next = actual.slice();
       next[idx] = after;
-      const p: Plan = { desired: next, actual, changes: { added: [], removed: [], changed: [{ before, after, what: ['endpoints'] }], unchanged: n - 1 } };
+      const p: Plan = { desired: next, actual, changes: { added: [], removed: [], changed: [{ before, after, what: new Set(['endpoints'] as const) }], unchanged: n - 1 } };
       const t1 = performance.now();
       const st1 = await dp.apply(p);
       toggle.push(performance.now() - t1);

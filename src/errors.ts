@@ -40,11 +40,6 @@ export class SvcproxyError extends Error {
     this.file = details.file;
     this.field = details.field;
   }
-
-  /** True for mistakes in user input: the CLI prints these as one line. */
-  get isUserError(): boolean {
-    return this.code === 'EINVAL' && this.field !== undefined;
-  }
 }
 
 /** An input error naming the field: "file: field: problem". */

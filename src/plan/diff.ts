@@ -1,5 +1,5 @@
 /** Desired vs actual -> a typed change set, shared by every mode. */
-import type { ChangeSet, PortChange, ServicePortState } from './types.js';
+import type { Aspect, ChangeSet, PortChange, ServicePortState } from './types.js';
 
 export function diff(desired: ServicePortState[], actual: ServicePortState[]): ChangeSet {
   const before = new Map(actual.map((s) => [s.key, s]));
@@ -10,7 +10,7 @@ export function diff(desired: ServicePortState[], actual: ServicePortState[]): C
     if (!old) changes.added.push(s);
     else {
       const what = differences(old, s);
-      if (what.length === 0) changes.unchanged++;
+      if (what.size === 0) changes.unchanged++;
       else changes.changed.push({ before: old, after: s, what });
     }
   }
@@ -22,14 +22,14 @@ const sameBackends = (a: ServicePortState['internal'], b: ServicePortState['inte
   a === b || (a.length === b.length && a.every((x, i) => x.address === b[i]!.address && x.port === b[i]!.port));
 const sameList = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
-/** The aspects of a service port that differ, in words for the change text. */
+/** The aspects of a service port that differ (empty: the same). */
 export function differences(a: ServicePortState, b: ServicePortState): PortChange['what'] {
-  const what: string[] = [];
-  if (a.clusterIP !== b.clusterIP || a.port !== b.port) what.push('cluster IP/port');
-  if (a.nodePort !== b.nodePort) what.push('node port');
-  if (!sameList(a.externalIPs, b.externalIPs) || !sameList(a.loadBalancerIPs, b.loadBalancerIPs)) what.push('external IPs');
-  if (a.affinitySeconds !== b.affinitySeconds) what.push('affinity');
-  if (a.externalLocal !== b.externalLocal) what.push('traffic policy');
-  if (!sameBackends(a.internal, b.internal) || !sameBackends(a.external, b.external) || a.hasEndpoints !== b.hasEndpoints) what.push('endpoints');
+  const what = new Set<Aspect>();
+  if (a.clusterIP !== b.clusterIP || a.port !== b.port) what.add('clusterIP');
+  if (a.nodePort !== b.nodePort) what.add('nodePort');
+  if (!sameList(a.externalIPs, b.externalIPs) || !sameList(a.loadBalancerIPs, b.loadBalancerIPs)) what.add('externalIPs');
+  if (a.affinitySeconds !== b.affinitySeconds) what.add('affinity');
+  if (a.externalLocal !== b.externalLocal) what.add('policy');
+  if (!sameBackends(a.internal, b.internal) || !sameBackends(a.external, b.external) || a.hasEndpoints !== b.hasEndpoints) what.add('endpoints');
   return what;
 }

@@ -1,5 +1,20 @@
 /** Render a change set as readable text (dry-run output, golden tests). */
-import { displayName, type Backend, type ChangeSet, type ServicePortState } from './types.js';
+import { ASPECTS, displayName, type Aspect, type Backend, type ChangeSet, type PortChange, type ServicePortState } from './types.js';
+
+/** the words the change text uses for each aspect (golden output depends on them) */
+const ASPECT_TEXT: Record<Aspect, string> = {
+  clusterIP: 'cluster IP/port',
+  nodePort: 'node port',
+  externalIPs: 'external IPs',
+  affinity: 'affinity',
+  policy: 'traffic policy',
+  endpoints: 'endpoints',
+};
+
+export const describeAspects = (what: PortChange['what']) =>
+  ASPECTS.filter((a) => what.has(a))
+    .map((a) => ASPECT_TEXT[a])
+    .join(', ');
 
 const backends = (l: Backend[]) => (l.length === 0 ? 'no endpoints' : l.map((b) => `${b.address}:${b.port}`).join(' '));
 
@@ -22,7 +37,7 @@ export function renderChangeSet(c: ChangeSet, limit = Infinity): string {
   const lines: string[] = [];
   for (const s of c.added) lines.push(`+ ${describePort(s)}`);
   for (const ch of c.changed) {
-    lines.push(`~ ${describePort(ch.after)}  (${ch.what.join(', ')})`);
+    lines.push(`~ ${describePort(ch.after)}  (${describeAspects(ch.what)})`);
     lines.push(`    was ${describePort(ch.before)}`);
   }
   for (const s of c.removed) lines.push(`- ${describePort(s)}`);

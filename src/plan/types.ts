@@ -35,12 +35,24 @@ export interface ServicePortState {
   hasEndpoints: boolean;
 }
 
+/**
+ * One aspect of a service port that can change (plan/diff.ts `differences`).
+ * Dataplanes decide from these (e.g. endpoints only: no frontend rules to
+ * rewrite); plan/render.ts alone turns them into words.
+ */
+export type Aspect = 'clusterIP' | 'nodePort' | 'externalIPs' | 'affinity' | 'policy' | 'endpoints';
+/** every aspect, in the order the change text lists them */
+export const ASPECTS: readonly Aspect[] = ['clusterIP', 'nodePort', 'externalIPs', 'affinity', 'policy', 'endpoints'];
+
 export interface PortChange {
   before: ServicePortState;
   after: ServicePortState;
-  /** which aspects changed, for humans: "endpoints", "affinity", "frontends" ... */
-  what: string[];
+  /** which aspects changed (never empty) */
+  what: ReadonlySet<Aspect>;
 }
+
+/** True when something other than the endpoints changed: frontends, affinity or policy rules must be rewritten. */
+export const movesFrontends = (c: PortChange) => c.what.size > (c.what.has('endpoints') ? 1 : 0);
 
 export interface ChangeSet {
   added: ServicePortState[];

@@ -50,7 +50,7 @@ describe('bpf sync order', () => {
     expect(p.frontends.map((f) => f.addr).sort()).toEqual(['', '10.96.0.10', '192.0.2.1']);
 
     const after = state({ internal: [{ address: '10.244.0.12', port: 8080 }], external: [{ address: '10.244.0.12', port: 8080 }], externalIPs: [] });
-    const second = planSync({ added: [], removed: [], changed: [{ before: p.state, after, what: ['endpoints'] }], unchanged: 0 }, index, ids, paths);
+    const second = planSync({ added: [], removed: [], changed: [{ before: p.state, after, what: new Set(['endpoints'] as const) }], unchanged: 0 }, index, ids, paths);
     commitSync(index, second);
     expect(order(second.ops)).toEqual(['update svp_backends', 'update svp_meta', 'update svp_services', 'delete svp_services', 'delete svp_backends']);
     const q = index.get(after.key)!;

@@ -66,7 +66,7 @@ describe('diff and change text', () => {
     const c = diff(after, before);
     expect(c.added.map((s) => s.name)).toEqual(['new']);
     expect(c.removed.map((s) => s.name)).toEqual(['gone']);
-    expect(c.changed.map((x) => [x.after.name, x.what])).toEqual([['s', ['endpoints']]]);
+    expect(c.changed.map((x) => [x.after.name, [...x.what]])).toEqual([['s', ['endpoints']]]);
     expect(renderChangeSet(c)).toBe(
       [
         '+ default/new TCP 10.96.0.3:80 -> no endpoints',

@@ -5,7 +5,7 @@
  * delete (declared to flush them, then -X). Built-in chains are never
  * declared; svcproxy only inserts its jump rules there, once.
  */
-import type { Plan, ServicePortState } from '../../plan/types.js';
+import { movesFrontends, type Plan, type ServicePortState } from '../../plan/types.js';
 import * as n from './names.js';
 import { dispatchRules, filterRules, nodePortsJump, serviceChains, staticChains, type RuleOptions } from './rules.js';
 
@@ -49,7 +49,7 @@ export function renderRestore(plan: Plan, view: KernelView, o: RuleOptions): Res
   const frontendsMoved =
     changes.added.length > 0 ||
     changes.removed.length > 0 ||
-    changes.changed.some((c) => c.what.some((w) => w !== 'endpoints') || emptiness(c.before) !== emptiness(c.after)) ||
+    changes.changed.some((c) => movesFrontends(c) || emptiness(c.before) !== emptiness(c.after)) ||
     !view.nat.has(n.SERVICES) ||
     !view.filter.has(n.FILTER);
   if (frontendsMoved) {

@@ -13,7 +13,7 @@ import { readFile } from 'node:fs/promises';
 import { SvcproxyError, withMode } from '../../errors.js';
 import { IPVS_CMD, IPVS_SCHEDULERS, IP_VS_SVC_F, IpvsClient, describeService, type IpvsDest, type IpvsOp, type IpvsServiceSpec } from '../../native/ipvs.js';
 import { sortBackends } from '../../plan/flatten.js';
-import type { Backend, Plan, ServicePortState } from '../../plan/types.js';
+import { movesFrontends, type Backend, type Plan, type ServicePortState } from '../../plan/types.js';
 import { detectBackend, type IptablesBackend } from '../iptables/backend.js';
 import type { ApplyStats, Capability, Dataplane, DataplaneOptions } from '../types.js';
 import { boundVIPs, virtualServers, vsKey, type VirtualServer } from './frontends.js';
@@ -202,7 +202,7 @@ export class IpvsDataplane implements Dataplane {
     lap('planMs');
     const draining = await this.destOps(kept, r.draining, ops);
     lap('destsMs');
-    const movedChanges = changed.filter((c) => c.what.some((w) => w !== 'endpoints'));
+    const movedChanges = changed.filter(movesFrontends);
     const frontendsMoved = added.length + removed.length + movedChanges.length > 0;
     // VIPs and masquerade are reconciled in full on the first apply of a process (after a crash too).
     const full = !this.reconciled || r.states.size === 0;
