@@ -4,11 +4,11 @@
  * (nftables, then IPVS), iptables last (O(n) rules per new connection).
  * bpf is chosen only when a cgroup is given: it translates connect() of that
  * cgroup's sockets and does nothing for traffic forwarded through the node.
+ * The ranking itself is in dataplanes/traits.ts.
  */
 import { SvcproxyError } from '../errors.js';
-import type { Capability, Mode } from '../dataplanes/types.js';
-
-const PREFERENCE: Mode[] = ['nftables', 'ipvs', 'iptables'];
+import { traitsOf } from '../dataplanes/traits.js';
+import { MODES, type Capability, type Mode } from '../dataplanes/types.js';
 
 export interface Recommendation {
   mode: Mode;
@@ -16,19 +16,20 @@ export interface Recommendation {
 }
 
 export function recommend(caps: Capability[], opts: { services?: number; cgroup?: string } = {}): Recommendation {
-  const usable = (m: Mode) => caps.find((c) => c.mode === m)?.usable === true;
   const n = opts.services;
-  if (opts.cgroup && usable('bpf')) {
-    return { mode: 'bpf', why: 'a cgroup is given: connect-time translation, no per-packet NAT' };
+  const best = caps
+    .filter((c): c is Capability & { mode: Mode } => c.usable && MODES.includes(c.mode as Mode))
+    .map((c) => ({ mode: c.mode, traits: traitsOf(c.mode) }))
+    .filter((x) => !x.traits.needsCgroup || opts.cgroup)
+    .sort((a, b) => a.traits.rank - b.traits.rank)[0];
+  if (!best) {
+    const reasons = caps.map((c) => `${c.mode}: ${c.reason}`).join('; ');
+    throw new SvcproxyError(`no usable mode here (${reasons})`, { code: 'ENOMODE', op: 'detect' });
   }
-  for (const m of PREFERENCE) {
-    if (!usable(m)) continue;
-    if (m === 'iptables') {
-      const cost = n ? ` (every new connection walks up to ${n} service rules)` : '';
-      return { mode: m, why: `the only usable NAT mode here${cost}` };
-    }
-    return { mode: m, why: `O(1) lookup per new connection${n ? ` at ${n} services` : ''}; usable here` };
+  if (best.traits.needsCgroup) return { mode: best.mode, why: 'a cgroup is given: connect-time translation, no per-packet NAT' };
+  if (best.traits.lookup === 'O(n)') {
+    const cost = n ? ` (every new connection walks up to ${n} service rules)` : '';
+    return { mode: best.mode, why: `the only usable NAT mode here${cost}` };
   }
-  const reasons = caps.map((c) => `${c.mode}: ${c.reason}`).join('; ');
-  throw new SvcproxyError(`no usable mode here (${reasons})`, { code: 'ENOMODE', op: 'detect' });
+  return { mode: best.mode, why: `O(1) lookup per new connection${n ? ` at ${n} services` : ''}; usable here` };
 }

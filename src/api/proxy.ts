@@ -14,7 +14,7 @@ import type { Service, ServiceSet } from '../model/types.js';
 import { diff, flatten, renderChangeSet, type ChangeSet, type Plan, type ServicePortState } from '../plan/index.js';
 import { recommend } from './choose.js';
 import { AppliedList } from './applied.js';
-import { removeKeeper } from './keeper.js';
+import { removeKeeper } from '../dataplanes/handover/keeper.js';
 import { handOver, type SwitchResult } from './switch.js';
 
 /** service-port lines in ApplyResult.summary before "... and N more" (a 30k sync is not a 30k-line string) */

@@ -9,7 +9,8 @@
 import { SvcproxyError } from '../errors.js';
 import type { Dataplane, DataplaneOptions } from '../dataplanes/types.js';
 import { diff, type Family, type ServicePortState } from '../plan/index.js';
-import { holdsConntrack, installKeeper, isNatMode, removeKeeper } from './keeper.js';
+import { installKeeper, removeKeeper } from '../dataplanes/handover/keeper.js';
+import { traitsOf } from '../dataplanes/traits.js';
 
 export interface SwitchResult {
   from: Dataplane['mode'];
@@ -61,8 +62,8 @@ export async function handOver(h: HandOver): Promise<SwitchResult> {
 
   s = performance.now();
   // The old mode's flows live on in conntrack: keep it (and the nat hooks) alive if the target will not.
-  if (isNatMode(from.mode) && !holdsConntrack(to.mode)) await installKeeper(h.opts);
+  if (traitsOf(from.mode).nat && !traitsOf(to.mode).holdsConntrack) await installKeeper(h.opts);
   await from.cleanup();
-  if (holdsConntrack(to.mode)) await removeKeeper(h.opts);
+  if (traitsOf(to.mode).holdsConntrack) await removeKeeper(h.opts);
   return { from: from.mode, to: to.mode, desired, timings: { program, verify, drain, remove: t(s) } };
 }

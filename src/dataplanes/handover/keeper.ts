@@ -7,24 +7,16 @@
  * netfilter rules) would strand them. So before a NAT mode is removed in
  * favour of bpf (or IPVS, which does its own NAT), svcproxy installs a tiny
  * chain that keeps conntrack and the nat hooks registered; it goes away when
- * iptables or nftables mode is back, or on cleanup.
+ * iptables or nftables mode is back, or on cleanup. Which modes need it:
+ * traits.ts (nat, holdsConntrack).
  */
-import type { DataplaneOptions } from '../dataplanes/types.js';
-import { detectBackend } from '../dataplanes/iptables/backend.js';
+import type { DataplaneOptions } from '../types.js';
+import { detectBackend } from '../iptables/backend.js';
 
 export const KEEPER = 'SVCPROXY-HANDOVER';
 const COMMENT = 'svcproxy handover: keeps conntrack and NAT for connections of the previous mode';
 /** every nat hook: DNAT happens at PREROUTING/OUTPUT, its reverse at POSTROUTING/INPUT */
 const HOOKS = ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'];
-
-export const isNatMode = (mode: string) => mode === 'iptables' || mode === 'nftables' || mode === 'ipvs';
-/**
- * Targets whose own rules keep conntrack and every nat hook in use (DNAT
- * rules): the keeper can go once they are programmed. IPVS (its own NAT,
- * only a MASQUERADE rule in netfilter) and bpf (none) do not; seen on the
- * User-Mode Linux kernel: iptables -> ipvs reset the iptables-era flows.
- */
-export const holdsConntrack = (mode: string) => mode === 'iptables' || mode === 'nftables';
 
 async function state(opts: DataplaneOptions) {
   const b = await detectBackend(opts.netns ?? '', opts.iptablesBackend);
