@@ -46,6 +46,30 @@ export interface ApplyResult {
   stats?: ApplyStats;
 }
 
+/** slot -> port, or null to empty it; a slot past the end is a push, in order */
+type SlotWrite = [slot: number, state: ServicePortState | null];
+
+function writeSlots(list: AppliedList, writes: SlotWrite[]): void {
+  for (const [slot, x] of writes) {
+    if (slot < list.slots) list.set(slot, x);
+    else list.push(x!);
+  }
+}
+
+/** A dry run's desired list: the writes on a fork, so the applied list stays as it was. */
+function scratchView(applied: AppliedList, writes: SlotWrite[]): () => ServicePortState[] {
+  const scratch = applied.fork();
+  writeSlots(scratch, writes);
+  return () => scratch.toArray();
+}
+
+/** namespace -> names a change touches (set or removed) */
+function touchedOwners(change: ServiceChange): Map<string, Set<string>> {
+  const touched = new Map<string, Set<string>>();
+  for (const x of [...(change.set ?? []), ...(change.remove ?? [])]) (touched.get(x.namespace) ?? touched.set(x.namespace, new Set()).get(x.namespace)!).add(x.name);
+  return touched;
+}
+
 export class ServiceProxy {
   /** what the kernel holds, as last read or applied (svcproxy knows what it programmed) */
   private applied?: AppliedList;
@@ -113,15 +137,7 @@ export class ServiceProxy {
 
   async apply(set: ServiceSet, options: ApplyOptions = {}): Promise<ApplyResult> {
     const plan = await this.plan(set);
-    const dataplane = this.current;
-    let rules: string | undefined;
-    const result: ApplyResult = {
-      plan,
-      summary: renderChangeSet(plan.changes, SUMMARY_LIMIT),
-      get rules() {
-        return (rules ??= dataplane.render(plan));
-      },
-    };
+    const result = this.result(plan);
     if (options.dryRun) return result;
     try {
       result.stats = await this.current.apply(plan);
@@ -147,36 +163,14 @@ export class ServiceProxy {
   async update(change: ServiceChange, options: ApplyOptions = {}): Promise<ApplyResult> {
     const cap = await this.ensureUsable();
     const applied = await this.appliedList();
-    // namespace -> names touched
-    const touched = new Map<string, Set<string>>();
-    for (const x of [...(change.set ?? []), ...(change.remove ?? [])]) (touched.get(x.namespace) ?? touched.set(x.namespace, new Set()).get(x.namespace)!).add(x.name);
+    const touched = touchedOwners(change);
     const fresh = flatten(change.set ?? [], { nodeName: this.opts.nodeName ?? hostname(), families: cap.families });
     const { before, writes, owners } = this.splice(applied, fresh, touched);
     const changes = diff(fresh, before);
     changes.unchanged += applied.length - before.length;
     // the lists as views: a dataplane syncing only the changes never builds them
     const actualView = applied.snapshot();
-    let desiredView: () => ServicePortState[];
-    const write = (list: AppliedList) => {
-      for (const [slot, x] of writes) {
-        if (slot < list.slots) list.set(slot, x);
-        else list.push(x!);
-      }
-    };
-    if (options.dryRun) {
-      const scratch = applied.fork();
-      write(scratch);
-      desiredView = () => scratch.toArray();
-    } else {
-      // written before the kernel call: if that fails, the list is dropped and re-read
-      write(applied);
-      for (const [k, slots] of owners) {
-        if (slots.length > 0) this.positions!.map.set(k, slots);
-        else this.positions!.map.delete(k);
-      }
-      desiredView = applied.snapshot();
-      applied.settle();
-    }
+    const desiredView = options.dryRun ? scratchView(applied, writes) : this.commitWrites(applied, writes, owners);
     const plan: Plan = {
       changes,
       get desired() {
@@ -186,28 +180,48 @@ export class ServiceProxy {
         return actualView();
       },
     };
-    const dataplane = this.current;
-    let rules: string | undefined;
-    const result: ApplyResult = {
-      plan,
-      summary: renderChangeSet(changes, SUMMARY_LIMIT),
-      get rules() {
-        return (rules ??= dataplane.render(plan));
-      },
-    };
+    const result = this.result(plan);
     if (options.dryRun) return result;
     try {
       result.stats = await this.current.apply(plan);
-      // Remember the change for switchMode() without rebuilding the 30k-service list now.
-      if (this.lastSet) {
-        for (const [ns, names] of touched) for (const n of names) this.overrides.set(`${ns}/${n}`, null);
-        for (const x of change.set ?? []) this.overrides.set(`${x.namespace}/${x.name}`, x);
-      }
+      this.remember(change, touched);
     } catch (e) {
       this.applied = undefined;
       throw e;
     }
     return result;
+  }
+
+  /** The plan as an ApplyResult: its text now, the mode's rendering when first read. */
+  private result(plan: Plan): ApplyResult {
+    const dataplane = this.current;
+    let rules: string | undefined;
+    return {
+      plan,
+      summary: renderChangeSet(plan.changes, SUMMARY_LIMIT),
+      get rules() {
+        return (rules ??= dataplane.render(plan));
+      },
+    };
+  }
+
+  /** Written before the kernel call: if that fails, the list is dropped and re-read. */
+  private commitWrites(applied: AppliedList, writes: SlotWrite[], owners: Map<string, number[]>): () => ServicePortState[] {
+    writeSlots(applied, writes);
+    for (const [k, slots] of owners) {
+      if (slots.length > 0) this.positions!.map.set(k, slots);
+      else this.positions!.map.delete(k);
+    }
+    const view = applied.snapshot();
+    applied.settle();
+    return view;
+  }
+
+  /** Remember an applied change for switchMode() without rebuilding the 30k-service list now. */
+  private remember(change: ServiceChange, touched: Map<string, Set<string>>): void {
+    if (!this.lastSet) return;
+    for (const [ns, names] of touched) for (const n of names) this.overrides.set(`${ns}/${n}`, null);
+    for (const x of change.set ?? []) this.overrides.set(`${x.namespace}/${x.name}`, x);
   }
 
   /** owner "namespace/name" -> slots of its ports in the applied list (valid for one epoch of it) */
@@ -242,7 +256,7 @@ export class ServiceProxy {
       (byOwner.get(k) ?? byOwner.set(k, []).get(k)!).push(x);
     }
     const before: ServicePortState[] = [];
-    const writes: [number, ServicePortState | null][] = [];
+    const writes: SlotWrite[] = [];
     const owners = new Map<string, number[]>();
     let next = applied.slots;
     for (const k of [...touched].flatMap(([ns, names]) => [...names].map((n) => `${ns}/${n}`))) {
