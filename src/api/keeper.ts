@@ -10,7 +10,7 @@
  * iptables or nftables mode is back, or on cleanup.
  */
 import type { DataplaneOptions } from '../dataplanes/types.js';
-import { detectBackend } from '../dataplanes/iptables/backend.js';
+import { detectBackend } from '../dataplanes/netfilter/runner.js';
 
 export const KEEPER = 'SVCPROXY-HANDOVER';
 const COMMENT = 'svcproxy handover: keeps conntrack and NAT for connections of the previous mode';
