@@ -80,3 +80,35 @@ export function formatPath(path: readonly PropertyKey[]): string {
   }
   return out || '(root)';
 }
+
+const FAMILY = { IPv4: 4, IPv6: 6 } as const;
+export const ipFamily = z.enum(['IPv4', 'IPv6'], { error: (i) => `must be IPv4 or IPv6, got ${show(i.input)}` });
+
+/**
+ * As the API server's discovery validation: every address of an IPv4 (IPv6)
+ * slice must be an IPv4 (IPv6) address; FQDN slices are not checked here.
+ */
+export function checkSliceAddresses(
+  slice: { addressType: string; endpoints?: { addresses: string[] }[] | null },
+  ctx: z.RefinementCtx,
+): void {
+  const want = FAMILY[slice.addressType as keyof typeof FAMILY];
+  if (want === undefined) return;
+  (slice.endpoints ?? []).forEach((ep, i) =>
+    ep.addresses.forEach((a, k) => {
+      if (isIP(a) !== want)
+        ctx.addIssue({ code: 'custom', path: ['endpoints', i, 'addresses', k], message: `must be an ${slice.addressType} address (addressType ${slice.addressType}), got ${show(a)}` });
+    }),
+  );
+}
+
+/** As the API server: ipFamilies[i] names the family of clusterIPs[i], without duplicates. */
+export function checkIpFamilies(spec: { clusterIPs?: string[]; ipFamilies?: ('IPv4' | 'IPv6')[] }, ctx: z.RefinementCtx): void {
+  const fams = spec.ipFamilies ?? [];
+  if (new Set(fams).size !== fams.length) ctx.addIssue({ code: 'custom', path: ['ipFamilies'], message: `must not repeat a family, got ${show(fams)}` });
+  (spec.clusterIPs ?? []).forEach((ip, i) => {
+    const fam = fams[i];
+    if (fam !== undefined && isIP(ip) !== 0 && isIP(ip) !== FAMILY[fam])
+      ctx.addIssue({ code: 'custom', path: ['ipFamilies', i], message: `must match the family of clusterIPs[${i}] ${show(ip)}, got ${fam}` });
+  });
+}

@@ -35,6 +35,7 @@ export const serviceSchema = z.looseObject({
     clusterIP: clusterIP.optional(),
     clusterIPs: z.array(clusterIP).optional(),
     externalIPs: z.array(f.ipAddress).optional(),
+    ipFamilies: z.array(f.ipFamily).max(2).optional(),
     ports: z.array(servicePort).optional(),
     sessionAffinity: f.sessionAffinity.default('None'),
     sessionAffinityConfig: z
@@ -42,7 +43,7 @@ export const serviceSchema = z.looseObject({
       .optional(),
     externalTrafficPolicy: f.trafficPolicy.optional(),
     internalTrafficPolicy: f.trafficPolicy.optional(),
-  }),
+  }).superRefine(f.checkIpFamilies),
   status: z
     .looseObject({
       loadBalancer: z
@@ -82,7 +83,7 @@ export const endpointSliceSchema = z.looseObject({
       }),
     )
     .nullish(),
-});
+}).superRefine(f.checkSliceAddresses);
 
 export type KubeService = z.infer<typeof serviceSchema>;
 export type KubeEndpointSlice = z.infer<typeof endpointSliceSchema>;

@@ -108,4 +108,19 @@ export const BAD_INPUTS: { what: string; text: string; field: RegExp }[] = [
     text: 'services: [{name: a, clusterIP: 10.96.0.20, ports: [{name: "x y", port: 80}]}]',
     field: /services\[0\]\.ports\[0\]\.name/,
   },
+  {
+    what: 'an IPv6 address in an IPv4 EndpointSlice',
+    text: `{apiVersion: v1, kind: List, items: [
+      {apiVersion: v1, kind: Service, metadata: {name: a, namespace: d}, spec: {clusterIP: 10.96.0.20, ports: [{port: 80}]}},
+      {apiVersion: discovery.k8s.io/v1, kind: EndpointSlice, metadata: {name: a-1, namespace: d, labels: {kubernetes.io/service-name: a}},
+       addressType: IPv4, endpoints: [{addresses: ["fd00::1"]}], ports: [{port: 80}]}]}`,
+    field: /items\[1\]\.endpoints\[0\]\.addresses\[0\]: must be an IPv4 address/,
+  },
+  {
+    what: 'ipFamilies not matching clusterIPs',
+    text: `{apiVersion: v1, kind: List, items: [
+      {apiVersion: v1, kind: Service, metadata: {name: a, namespace: d},
+       spec: {clusterIPs: [10.96.0.20, "fd00:96::20"], ipFamilies: [IPv6, IPv4], ports: [{port: 80}]}}]}`,
+    field: /items\[0\]\.spec\.ipFamilies\[0\]: must match the family of clusterIPs\[0\]/,
+  },
 ];

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NODE_IP, Topology } from '../../src/sandbox/topology.js';
+import { BAD_INPUTS } from '../conformance/services.js';
 
 const run = promisify(execFile);
 const bin = new URL('../../bin/svcproxy.js', import.meta.url).pathname;
@@ -83,6 +84,7 @@ describe('svcproxy CLI, iptables mode', () => {
       ['newline.yaml', 'services: [{name: "a\\n-A INPUT -j ACCEPT", clusterIP: 10.96.0.30, ports: [{port: 80}]}]'],
       ['quote.json', JSON.stringify({ services: [{ name: 'a" -j ACCEPT #', clusterIP: '10.96.0.30', ports: [{ port: 80 }] }] })],
       ['k8s-port.yaml', (await import('node:fs')).readFileSync(shop, 'utf8').replace('nodePort: 30080', 'nodePort: 99999')],
+      ...BAD_INPUTS.filter((b) => /EndpointSlice|ipFamilies/.test(b.what)).map((b, i): [string, string] => [`k8s-family-${i}.yaml`, b.text]),
     ];
     for (const [name, text] of cases) {
       const file = join(dir, name);

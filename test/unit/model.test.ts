@@ -83,6 +83,16 @@ items:
     expect(error(bad, 'shop.yaml').message).toBe('shop.yaml: items[0].spec.ports[0].port: must be a port number 1-65535, got 80000');
   });
 
+  it('accepts a dual-stack Service whose ipFamilies match its clusterIPs, with an IPv6 slice', () => {
+    const set = parseServices(`{apiVersion: v1, kind: List, items: [
+      {apiVersion: v1, kind: Service, metadata: {name: s, namespace: a},
+       spec: {clusterIPs: [10.96.0.1, "fd00:96::1"], ipFamilies: [IPv4, IPv6], ports: [{port: 80}]}},
+      {apiVersion: discovery.k8s.io/v1, kind: EndpointSlice, metadata: {name: s-6, namespace: a, labels: {kubernetes.io/service-name: s}},
+       addressType: IPv6, endpoints: [{addresses: ["fd00:244::1"]}], ports: [{port: 80}]}]}`);
+    expect(set.services[0]!.clusterIPs).toEqual(['10.96.0.1', 'fd00:96::1']);
+    expect(set.services[0]!.endpoints.map((e) => e.address)).toEqual(['fd00:244::1']);
+  });
+
   it('refuses an EndpointSlice address that is not an IP', () => {
     const bad = shop.replace('[10.244.0.11]', '["10.244.0.11; rm -rf /"]');
     expect(error(bad).field).toBe('items[2].endpoints[1].addresses[0]');

@@ -11,7 +11,7 @@
  * traits.ts (nat, holdsConntrack).
  */
 import type { DataplaneOptions } from '../types.js';
-import { detectBackend } from '../iptables/backend.js';
+import { detectBackend } from '../netfilter/runner.js';
 
 export const KEEPER = 'SVCPROXY-HANDOVER';
 const COMMENT = 'svcproxy handover: keeps conntrack and NAT for connections of the previous mode';

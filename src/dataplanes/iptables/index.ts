@@ -5,7 +5,7 @@ import { run } from '../../native/exec.js';
 import type { Plan, ServicePortState } from '../../plan/types.js';
 import { flushStaleUdp } from '../conntrack.js';
 import type { ApplyStats, Capability, Dataplane, DataplaneOptions } from '../types.js';
-import { detectBackend, type IptablesBackend } from './backend.js';
+import { detectBackend, type IptablesBackend } from '../netfilter/runner.js';
 import { parseSave, type Owned } from './parse.js';
 import { renderCleanup, renderRestore, type KernelView } from './restore.js';
 import type { RuleOptions } from './rules.js';

@@ -14,7 +14,7 @@ import { SvcproxyError, withMode } from '../../errors.js';
 import { IPVS_CMD, IPVS_SCHEDULERS, IP_VS_SVC_F, IpvsClient, describeService, type IpvsDest, type IpvsOp, type IpvsServiceSpec } from '../../native/ipvs.js';
 import { sortBackends } from '../../plan/flatten.js';
 import { movesFrontends, type Backend, type Plan, type ServicePortState } from '../../plan/types.js';
-import { detectBackend, type IptablesBackend } from '../iptables/backend.js';
+import { detectBackend, type IptablesBackend } from '../netfilter/runner.js';
 import type { ApplyStats, Capability, Dataplane, DataplaneOptions } from '../types.js';
 import { boundVIPs, virtualServers, vsKey, type VirtualServer } from './frontends.js';
 import { Hairpin } from './hairpin.js';

@@ -11,7 +11,7 @@
  * IPv4 only. Needs net.ipv4.vs.conntrack=1 so IPVS connections get
  * conntrack entries.
  */
-import type { IptablesBackend } from '../iptables/backend.js';
+import type { IptablesBackend } from '../netfilter/runner.js';
 import type { ServicePortState } from '../../plan/types.js';
 import { LOOP_BACK } from './hairpin.js';
 

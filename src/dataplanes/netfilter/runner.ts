@@ -1,5 +1,6 @@
 /**
- * Which iptables the host uses, decided as kube-proxy's iptables-wrapper
+ * The iptables-save/-restore runner shared by the iptables and ipvs modes
+ * (and the keeper). Which iptables the host uses, decided as kube-proxy's iptables-wrapper
  * does: the flavour that already holds our (or kube-proxy's) chains wins,
  * else the one holding more rules, else nft. All commands run inside the
  * target network namespace through the native exec (setns + spawn).
@@ -8,12 +9,17 @@ import { run } from '../../native/exec.js';
 import { SvcproxyError } from '../../errors.js';
 
 export type Flavour = 'nft' | 'legacy';
+/** 4 runs iptables-*, 6 runs ip6tables-* of the same flavour. */
+export type IpFamily = 4 | 6;
+
+const tool = (family: IpFamily, flavour: Flavour, suffix: '' | '-save' | '-restore') =>
+  `${family === 6 ? 'ip6tables' : 'iptables'}-${flavour}${suffix}`;
 
 export interface IptablesBackend {
   flavour: Flavour;
   version: string;
-  save(table: 'nat' | 'filter'): Promise<string>;
-  restore(text: string): Promise<void>;
+  save(table: 'nat' | 'filter', family?: IpFamily): Promise<string>;
+  restore(text: string, family?: IpFamily): Promise<void>;
 }
 
 async function probe(flavour: Flavour, netns: string): Promise<{ ok: boolean; save: string; version: string; why?: string }> {
@@ -53,9 +59,11 @@ function makeBackend(flavour: Flavour, version: string, netns: string): Iptables
   return {
     flavour,
     version,
-    save: async (table) => (await run([`iptables-${flavour}-save`, '-t', table], { netns, op: 'iptables-save' })).out,
-    restore: async (text) => {
-      await run([`iptables-${flavour}-restore`, '--noflush', '--wait'], { netns, input: text, op: 'iptables-restore' });
+    save: async (table, family = 4) =>
+      (await run([tool(family, flavour, '-save'), '-t', table], { netns, op: tool(family, flavour, '-save') })).out,
+    restore: async (text, family = 4) => {
+      const op = tool(family, flavour, '-restore');
+      await run([op, '--noflush', '--wait'], { netns, input: text, op });
     },
   };
 }
