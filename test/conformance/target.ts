@@ -38,6 +38,8 @@ export interface Features {
   masquerade: boolean;
   /** externalTrafficPolicy: Local keeps the client source */
   externalLocal: boolean;
+  /** a cluster IP refuses ports no service defines (kube-proxy's nftables mode) */
+  undefinedPorts: boolean;
 }
 
-export const ALL_FEATURES: Features = { udp: true, nodePort: true, externalIPs: true, masquerade: true, externalLocal: true };
+export const ALL_FEATURES: Features = { udp: true, nodePort: true, externalIPs: true, masquerade: true, externalLocal: true, undefinedPorts: true };
