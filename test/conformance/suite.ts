@@ -11,6 +11,7 @@ import { parseServices } from '../../src/model/load.js';
 import type { Attempt } from '../../src/sandbox/topology.js';
 import { ALL_FEATURES, type Features, type Target } from './target.js';
 import * as S from './services.js';
+import { describeRejectCases } from './reject.js';
 
 const landed = (a: Attempt[]) => {
   const counts = new Map<string, number>();
@@ -95,14 +96,7 @@ export function describeConformance(name: string, makeTarget: () => Promise<Targ
       expect(landed(a).size).toBe(1);
     });
 
-    it('rejects at once (no hang) when a service has no endpoints', async () => {
-      await t.proxy.apply(S.webSet(t));
-      const targets: { host: string; port: number; proto: 'TCP' | 'UDP' }[] = [{ host: S.VIP_EMPTY, port: 80, proto: 'TCP' }];
-      if (f.udp) targets.push({ host: S.VIP_EMPTY, port: 80, proto: 'UDP' as const });
-      // A hang would show as ETIMEDOUT after 3 s; a reject is ECONNREFUSED.
-      const a = await t.connect(targets, 3, 3000);
-      expect(a.map((x) => `${x.proto} ${x.error}`)).toEqual(a.map((x) => `${x.proto} ECONNREFUSED`));
-    });
+    describeRejectCases(() => t, f);
 
     it('stops new traffic to a removed endpoint', async () => {
       await t.proxy.apply(S.webSet(t));

@@ -38,6 +38,10 @@ export interface Features {
   masquerade: boolean;
   /** externalTrafficPolicy: Local keeps the client source */
   externalLocal: boolean;
+  /** TCP to a service without endpoints is refused at once (a reset, not a rate-limited ICMP) */
+  refusesAtOnce: boolean;
+  /** a cluster IP refuses ports no service defines (kube-proxy's nftables mode) */
+  undefinedPorts: boolean;
 }
 
-export const ALL_FEATURES: Features = { udp: true, nodePort: true, externalIPs: true, masquerade: true, externalLocal: true };
+export const ALL_FEATURES: Features = { udp: true, nodePort: true, externalIPs: true, masquerade: true, externalLocal: true, refusesAtOnce: true, undefinedPorts: true };

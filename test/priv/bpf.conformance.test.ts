@@ -72,5 +72,6 @@ describeConformance(
       throw e;
     }
   },
-  { masquerade: false },
+  // undefined cluster IP ports are not refused yet in bpf mode (README, semantics)
+  { masquerade: false, undefinedPorts: false },
 );

@@ -30,4 +30,7 @@ const nftInspector: Inspector = {
   },
 };
 
-describeConformance('nftables (host kernel)', () => realTarget({ mode: 'nftables', inspector: nftInspector }));
+describeConformance('nftables (host kernel)', () => realTarget({ mode: 'nftables', inspector: nftInspector }), {
+  // not yet: kube-proxy's cluster-ips set + reject rule (README, semantics)
+  undefinedPorts: false,
+});

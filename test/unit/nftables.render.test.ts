@@ -45,6 +45,7 @@ table ip svcproxy {
 		fib daddr type local ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @service-nodeports
 	}
 	chain no-endpoints {
+		meta l4proto tcp reject with tcp reset
 		reject
 	}
 	chain cluster-1 {

@@ -5,6 +5,7 @@
  *                    --(external/LB IP)--> SVP-EXT-x --(masq mark)--> SVP-SVC-x, or SVP-SVX-x (external endpoints)
  *   nat SVP-NODEPORTS --(node port)------> SVP-EXT-x
  *   filter SVP-FILTER: REJECT (no endpoints) / DROP (no local endpoints) per frontend
+ *                      (TCP is refused with a reset: ICMP port-unreachable is rate-limited, see noEndpointVerdict)
  *
  * Every SVC chain opens with a comment-only rule holding what the rules
  * alone cannot tell on read-back (the key, affinity, policy).
@@ -117,10 +118,19 @@ export function dispatchRules(s: ServicePortState): { services: string[]; nodePo
   return { services, nodePorts };
 }
 
+/**
+ * How a service without any endpoint refuses a new connection. TCP gets a
+ * reset: the kernel rate-limits ICMP (icmp_ratelimit), so a suppressed
+ * port-unreachable left the client retrying its SYN for 1 s; a reset is not
+ * rate-limited. UDP and SCTP keep port-unreachable (ECONNREFUSED on a
+ * connected socket), as kube-proxy.
+ */
+export const noEndpointVerdict = (protocol: ServicePortState['protocol']) => (protocol === 'TCP' ? 'REJECT --reject-with tcp-reset' : 'REJECT');
+
 /** filter rules: frontends whose endpoint list is empty reject (none at all) or drop (none local) */
 export function filterRules(s: ServicePortState): string[] {
   const rules: string[] = [];
-  const verdict = s.hasEndpoints ? 'DROP' : 'REJECT';
+  const verdict = s.hasEndpoints ? 'DROP' : noEndpointVerdict(s.protocol);
   const c = (kind: n.FrontendKind) => `-m comment --comment ${n.safeComment(n.frontendComment(s.key, kind))}`;
   const p = proto(s);
   if (s.internal.length === 0) rules.push(`-A ${n.FILTER} -d ${s.clusterIP}/32 -p ${p} ${c('cluster-ip')} -m ${p} --dport ${s.port} -j ${verdict}`);

@@ -19,13 +19,12 @@ import type { ApplyStats, Capability, Dataplane, DataplaneOptions } from '../typ
 import { boundVIPs, virtualServers, vsKey, type VirtualServer } from './frontends.js';
 import { Hairpin } from './hairpin.js';
 import { inMasqChain, removeMasq, syncMasq } from './masq.js';
+import { ipvsSysctls } from './sysctls.js';
 import { appendRecord, loadRecord, recorded, removeRecord, saveRecord, type Draining, type IpvsRecord, type RecordEntry } from './state.js';
 import { deleteAddresses, deleteDummy, ensureHolder, holderAddresses, holderVIPs, nodeAddresses, syncVIPRoutes, VipRefs } from './vips.js';
 
 export type IpvsDataplaneOptions = DataplaneOptions & { scheduler?: string };
 
-/** The sysctls IPVS mode needs, written in the target namespace only. */
-export const IPVS_SYSCTLS = { conntrack: 1, conn_reuse_mode: 0, expire_nodest_conn: 1, expire_quiescent_template: 1 };
 
 const destKey = (d: { address: string; port: number }) => `${d.address}:${d.port}`;
 const ESRCH_OK = (_: IpvsOp, code: string) => code === 'ESRCH' || code === 'ENOENT';
@@ -89,7 +88,8 @@ export class IpvsDataplane implements Dataplane {
   private async setup(): Promise<void> {
     if (this.ready) return;
     await this.ipvs.info();
-    await this.ipvs.sysctl(IPVS_SYSCTLS);
+    // written in the target namespace only; which ones depends on the kernel (sysctls.ts)
+    await this.ipvs.sysctl(ipvsSysctls((await readFile('/proc/sys/kernel/osrelease', 'utf8')).trim()));
     const r = this.rec();
     const holder = await ensureHolder(this.netns);
     const nodeIPs = r.states.size === 0 ? await nodeAddresses(this.netns) : r.nodeIPs;

@@ -62,7 +62,9 @@ export function buildTable(f: Family, table: string, picks: Map<string, string[]
       `${fs.l3} daddr . meta l4proto . th dport vmap @${SERVICE_IPS}`,
       `fib daddr type local ${fs.l3} daddr != ${fs.loopback} meta l4proto . th dport vmap @${SERVICE_NODEPORTS}`,
     ]),
-    chainBlock(NO_ENDPOINTS, ['reject']),
+    // TCP gets a reset: ICMP port-unreachable is rate-limited (icmp_ratelimit) and a suppressed one
+    // leaves the client retrying its SYN for 1 s; UDP and SCTP keep port-unreachable
+    chainBlock(NO_ENDPOINTS, ['meta l4proto tcp reject with tcp reset', 'reject']),
   ];
   for (const [name, rules] of picks) lines.push(chainBlock(name, rules));
   for (const p of ports) {
