@@ -93,7 +93,7 @@ export class ServiceProxy {
   /** Desired ServicePortStates for a service set, with this mode's families. */
   async desired(set: ServiceSet): Promise<ServicePortState[]> {
     const cap = await this.ensureUsable();
-    return flatten(set.services, { nodeName: this.opts.nodeName ?? hostname(), families: cap.families });
+    return flatten(set.services, { nodeName: this.opts.nodeName ?? hostname(), nodeZone: this.opts.nodeZone, families: cap.families });
   }
 
   private async appliedList(): Promise<AppliedList> {
@@ -150,7 +150,7 @@ export class ServiceProxy {
     // namespace -> names touched
     const touched = new Map<string, Set<string>>();
     for (const x of [...(change.set ?? []), ...(change.remove ?? [])]) (touched.get(x.namespace) ?? touched.set(x.namespace, new Set()).get(x.namespace)!).add(x.name);
-    const fresh = flatten(change.set ?? [], { nodeName: this.opts.nodeName ?? hostname(), families: cap.families });
+    const fresh = flatten(change.set ?? [], { nodeName: this.opts.nodeName ?? hostname(), nodeZone: this.opts.nodeZone, families: cap.families });
     const { before, writes, owners } = this.splice(applied, fresh, touched);
     const changes = diff(fresh, before);
     changes.unchanged += applied.length - before.length;
@@ -283,7 +283,7 @@ export class ServiceProxy {
       to: next,
       desired: (families) =>
         lastSet
-          ? flatten(lastSet.services, { nodeName: this.opts.nodeName ?? hostname(), families })
+          ? flatten(lastSet.services, { nodeName: this.opts.nodeName ?? hostname(), nodeZone: this.opts.nodeZone, families })
           : states!.filter((s) => families.includes(s.family)),
       drainTimeoutMs: options.drainTimeoutMs ?? 30_000,
       opts: this.opts,
