@@ -12,6 +12,7 @@ import { createDataplane } from '../dataplanes/registry.js';
 import { MODES, type ApplyStats, type Capability, type Dataplane, type DataplaneOptions, type Mode } from '../dataplanes/types.js';
 import type { Service, ServiceSet } from '../model/types.js';
 import { diff, flatten, renderChangeSet, type ChangeSet, type Plan, type ServicePortState } from '../plan/index.js';
+import { CONNTRACK_MODES, reconcileUdpConntrack, type UdpFlow } from '../dataplanes/conntrack/reconcile.js';
 import { recommend } from './choose.js';
 import { AppliedList } from './applied.js';
 import { removeKeeper } from '../dataplanes/handover/keeper.js';
@@ -117,7 +118,7 @@ export class ServiceProxy {
   /** Desired ServicePortStates for a service set, with this mode's families. */
   async desired(set: ServiceSet): Promise<ServicePortState[]> {
     const cap = await this.ensureUsable();
-    return flatten(set.services, { nodeName: this.opts.nodeName ?? hostname(), families: cap.families });
+    return flatten(set.services, { nodeName: this.opts.nodeName ?? hostname(), nodeZone: this.opts.nodeZone, families: cap.families });
   }
 
   private async appliedList(): Promise<AppliedList> {
@@ -160,11 +161,23 @@ export class ServiceProxy {
    * applied. Only the touched services are flattened and diffed, so one
    * endpoint change costs the same among 30,000 services as among 10.
    */
+  /**
+   * Delete UDP conntrack flows NATed to something that is no longer an
+   * endpoint of the Service port they were sent to (kube-proxy 1.32's
+   * reconciler); meant for a timer. Flows that did not go through a Service
+   * are left alone. A no-op for modes without NAT flows (bpf).
+   */
+  async reconcileConntrack(): Promise<UdpFlow[]> {
+    if (!CONNTRACK_MODES.includes(this.mode)) return [];
+    const states = (await this.appliedList()).toArray();
+    return reconcileUdpConntrack({ netns: this.opts.netns, states });
+  }
+
   async update(change: ServiceChange, options: ApplyOptions = {}): Promise<ApplyResult> {
     const cap = await this.ensureUsable();
     const applied = await this.appliedList();
     const touched = touchedOwners(change);
-    const fresh = flatten(change.set ?? [], { nodeName: this.opts.nodeName ?? hostname(), families: cap.families });
+    const fresh = flatten(change.set ?? [], { nodeName: this.opts.nodeName ?? hostname(), nodeZone: this.opts.nodeZone, families: cap.families });
     const { before, writes, owners } = this.splice(applied, fresh, touched);
     const changes = diff(fresh, before);
     changes.unchanged += applied.length - before.length;
@@ -297,7 +310,7 @@ export class ServiceProxy {
       to: next,
       desired: (families) =>
         lastSet
-          ? flatten(lastSet.services, { nodeName: this.opts.nodeName ?? hostname(), families })
+          ? flatten(lastSet.services, { nodeName: this.opts.nodeName ?? hostname(), nodeZone: this.opts.nodeZone, families })
           : states!.filter((s) => families.includes(s.family)),
       drainTimeoutMs: options.drainTimeoutMs ?? 30_000,
       opts: this.opts,

@@ -8,6 +8,7 @@ export interface CommonFlags {
   cgroup?: string;
   bpffs?: string;
   nodeName?: string;
+  nodeZone?: string;
   clusterCidr?: string;
   masqueradeAll?: boolean;
   scheduler?: string;
@@ -21,6 +22,7 @@ export function common(cmd: Command): Command {
     .option('--cgroup <path>', 'cgroup v2 directory bpf mode attaches to (other modes ignore it)')
     .option('--bpffs <path>', 'bpffs mount bpf mode pins under (default /sys/fs/bpf)')
     .option('--node-name <name>', "this node's name, for traffic policy Local (default: hostname)")
+    .option('--node-zone <zone>', "this node's topology.kubernetes.io/zone, for EndpointSlice zone hints")
     .option('--cluster-cidr <cidr>', 'masquerade cluster-IP traffic from outside this CIDR')
     .option('--masquerade-all', 'masquerade all service traffic')
     .option('--scheduler <name>', 'IPVS scheduler (rr wrr lc wlc lblc lblcr dh sh sed nq mh fo ovf), default rr')
@@ -37,6 +39,7 @@ export function dataplaneOptions(f: CommonFlags): DataplaneOptions {
     cgroup: f.cgroup,
     bpffs: f.bpffs,
     nodeName: f.nodeName,
+    nodeZone: f.nodeZone,
     clusterCIDR: f.clusterCidr,
     masqueradeAll: f.masqueradeAll,
     scheduler: f.scheduler,

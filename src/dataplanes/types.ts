@@ -17,6 +17,8 @@ export interface DataplaneOptions {
   bpffs?: string;
   /** this node's name, for Local traffic policies */
   nodeName?: string;
+  /** this node's zone (its topology.kubernetes.io/zone label), for EndpointSlice zone hints */
+  nodeZone?: string;
   /** sources outside this CIDR are masqueraded for cluster IPs (kube-proxy --cluster-cidr) */
   clusterCIDR?: string;
   /** masquerade all service traffic (kube-proxy --masquerade-all) */

@@ -11,7 +11,21 @@
  */
 import { z } from 'zod';
 import * as f from './fields.js';
-import { DEFAULT_AFFINITY_TIMEOUT, type Service } from './types.js';
+import { DEFAULT_AFFINITY_TIMEOUT, type EndpointHints, type Service, type TrafficDistribution } from './types.js';
+
+/**
+ * What the EndpointSlice controller writes for trafficDistribution (there is
+ * no controller without Kubernetes): PreferClose and PreferSameZone hint each
+ * endpoint for its own zone, PreferSameNode for its own node and zone.
+ * An endpoint without a zone gets no zone hint, so kube-proxy's rule falls
+ * back to all endpoints.
+ */
+function derivedHints(td: TrafficDistribution | undefined, e: { zone?: string; nodeName?: string }): EndpointHints | undefined {
+  if (!td) return undefined;
+  const forZones = e.zone ? [e.zone] : [];
+  const forNodes = td === 'PreferSameNode' && e.nodeName ? [e.nodeName] : [];
+  return forZones.length + forNodes.length > 0 ? { forZones, forNodes } : undefined;
+}
 
 const port = z.strictObject({
   name: f.portName.default(''),
@@ -30,6 +44,8 @@ const endpoint = z.strictObject({
   terminating: z.boolean().default(false),
   nodeName: f.objectName.optional(),
   zone: f.label.optional(),
+  /** explicit hints; without them trafficDistribution derives them from zone/nodeName */
+  hints: z.strictObject({ forZones: z.array(f.label).optional(), forNodes: z.array(f.objectName).optional() }).optional(),
 });
 
 const service = z.strictObject({
@@ -45,6 +61,7 @@ const service = z.strictObject({
   sessionAffinityTimeoutSeconds: f.affinityTimeout.default(DEFAULT_AFFINITY_TIMEOUT),
   externalTrafficPolicy: f.trafficPolicy.default('Cluster'),
   internalTrafficPolicy: f.trafficPolicy.default('Cluster'),
+  trafficDistribution: f.trafficDistribution.optional(),
   endpoints: z.array(endpoint).default([]),
 });
 
@@ -71,6 +88,7 @@ export function fromConcise(doc: ConciseInput): Service[] {
       sessionAffinityTimeoutSeconds: s.sessionAffinityTimeoutSeconds,
       externalTrafficPolicy: s.externalTrafficPolicy,
       internalTrafficPolicy: s.internalTrafficPolicy,
+      ...(s.trafficDistribution ? { trafficDistribution: s.trafficDistribution } : {}),
       endpoints: s.endpoints.map((e) => ({
         address: e.address,
         ports:
@@ -81,7 +99,10 @@ export function fromConcise(doc: ConciseInput): Service[] {
         terminating: e.terminating,
         nodeName: e.nodeName,
         zone: e.zone,
+        ...withHints(e.hints ?? derivedHints(s.trafficDistribution, e)),
       })),
     };
   });
 }
+
+const withHints = (h: EndpointHints | undefined) => (h ? { hints: h } : {});

@@ -71,6 +71,16 @@ export const affinityTimeout = z
 
 export const label = z.string().max(253);
 
+export const trafficDistribution = z.enum(['PreferClose', 'PreferSameZone', 'PreferSameNode'], {
+  error: (i) => `must be PreferClose, PreferSameZone or PreferSameNode, got ${show(i.input)}`,
+});
+
+/** EndpointSlice endpoints[].hints: forZones[].name, forNodes[].name */
+export const endpointHints = z.looseObject({
+  forZones: z.array(z.looseObject({ name: label })).nullish(),
+  forNodes: z.array(z.looseObject({ name: objectName })).nullish(),
+});
+
 /** "a.b[2].c" from a zod issue path. */
 export function formatPath(path: readonly PropertyKey[]): string {
   let out = '';

@@ -43,6 +43,7 @@ export const serviceSchema = z.looseObject({
       .optional(),
     externalTrafficPolicy: f.trafficPolicy.optional(),
     internalTrafficPolicy: f.trafficPolicy.optional(),
+    trafficDistribution: f.trafficDistribution.optional(),
   }).superRefine(f.checkIpFamilies),
   status: z
     .looseObject({
@@ -71,6 +72,7 @@ export const endpointSliceSchema = z.looseObject({
           .optional(),
         nodeName: f.objectName.optional(),
         zone: f.label.optional(),
+        hints: f.endpointHints.nullish(),
       }),
     )
     .nullish(),
@@ -116,6 +118,7 @@ export function fromKubernetes(
         terminating: ep.conditions?.terminating ?? false,
         nodeName: ep.nodeName,
         zone: ep.zone,
+        ...(ep.hints ? { hints: { forZones: (ep.hints.forZones ?? []).map((z) => z.name), forNodes: (ep.hints.forNodes ?? []).map((n) => n.name) } } : {}),
       };
       const seen = byAddress.get(address);
       // The same address in two slices (rollover): keep the one that is ready.
@@ -164,6 +167,7 @@ export function fromKubernetes(
       sessionAffinityTimeoutSeconds: spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_TIMEOUT,
       externalTrafficPolicy: spec.externalTrafficPolicy ?? 'Cluster',
       internalTrafficPolicy: spec.internalTrafficPolicy ?? 'Cluster',
+      ...(spec.trafficDistribution ? { trafficDistribution: spec.trafficDistribution } : {}),
       endpoints: [...(endpointsByService.get(`${namespace}/${name}`)?.values() ?? [])],
     });
   }

@@ -28,7 +28,16 @@ export interface Endpoint {
   terminating: boolean;
   nodeName?: string;
   zone?: string;
+  /** EndpointSlice hints (topology-aware routing, plan/topology.ts) */
+  hints?: EndpointHints;
 }
+
+export interface EndpointHints {
+  forZones?: string[];
+  forNodes?: string[];
+}
+
+export type TrafficDistribution = 'PreferClose' | 'PreferSameZone' | 'PreferSameNode';
 
 export interface Service {
   namespace: string;
@@ -43,6 +52,8 @@ export interface Service {
   sessionAffinityTimeoutSeconds: number;
   externalTrafficPolicy: TrafficPolicy;
   internalTrafficPolicy: TrafficPolicy;
+  /** spec.trafficDistribution; kube-proxy acts on the hints it produces, not on this */
+  trafficDistribution?: TrafficDistribution;
   endpoints: Endpoint[];
 }
 

@@ -12,10 +12,13 @@
 import { isIP as netIsIP } from 'node:net';
 import type { Endpoint, Service } from '../model/types.js';
 import type { Backend, Family, ServicePortState } from './types.js';
+import { clusterEndpoints } from './topology.js';
 
 export interface FlattenOptions {
   /** the node svcproxy runs on, for Local traffic policies */
   nodeName?: string;
+  /** this node's topology.kubernetes.io/zone, for zone hints (plan/topology.ts) */
+  nodeZone?: string;
   /** IP families the dataplane programs */
   families: Family[];
 }
@@ -34,7 +37,7 @@ export function flatten(services: Service[], opts: FlattenOptions): ServicePortS
       const endpoints = svc.endpoints.filter((e) => sameFamily(e.address));
       for (const port of svc.ports) {
         const withPort = endpoints.filter((e) => e.ports[port.name] !== undefined);
-        const cluster = usable(withPort);
+        const cluster = clusterEndpoints(withPort, { nodeName: opts.nodeName, zone: opts.nodeZone });
         const externalLocal = svc.externalTrafficPolicy === 'Local' && (svc.type !== 'ClusterIP' || svc.externalIPs.length > 0);
         const internalLocal = svc.internalTrafficPolicy === 'Local';
         // Local endpoints matter only under a Local policy.

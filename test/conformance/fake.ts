@@ -2,12 +2,13 @@
 import { ServiceProxy } from '../../src/api/proxy.js';
 import { FakeDataplane } from '../../src/dataplanes/fake/index.js';
 import type { Attempt, ClientTarget } from '../../src/sandbox/topology.js';
+import { NODE_ZONE } from './services.js';
 import type { Target } from './target.js';
 
 export async function fakeTarget(): Promise<Target> {
   const nodeIP = '10.250.0.1';
   const dp = new FakeDataplane({ nodeAddresses: [nodeIP, '10.244.0.1'] });
-  const proxy = new ServiceProxy(dp, { nodeName: 'fake-node' });
+  const proxy = new ServiceProxy(dp, { nodeName: 'fake-node', nodeZone: NODE_ZONE });
   const backends = [0, 1, 2].map((i) => ({ name: `b${i}`, address: `10.244.0.${10 + i}` }));
   const clientIP = '10.250.0.2';
   const connectFrom = async (source: string, targets: ClientTarget[], count: number): Promise<Attempt[]> => {

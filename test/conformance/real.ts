@@ -2,6 +2,7 @@
 import { open } from '../../src/api/proxy.js';
 import type { DataplaneOptions, Mode } from '../../src/dataplanes/types.js';
 import { CLIENT_IP, NODE_IP, Topology } from '../../src/sandbox/topology.js';
+import { NODE_ZONE } from './services.js';
 import type { Target } from './target.js';
 
 /** Mode-specific view of the kernel: foreign objects and leftovers. */
@@ -36,7 +37,7 @@ export async function realTarget(o: RealTargetOptions): Promise<Target> {
   try {
     cg = o.cgroup ? await o.cgroup() : undefined;
     const ctx: RealContext = { cgroup: cg?.path };
-    const proxy = await open({ mode: o.mode, netns: topo.node, nodeName: NODE_NAME, cgroup: cg?.path, ...o.dataplane });
+    const proxy = await open({ mode: o.mode, netns: topo.node, nodeName: NODE_NAME, nodeZone: NODE_ZONE, cgroup: cg?.path, ...o.dataplane });
     return {
       proxy,
       backends: topo.backends.map((b) => ({ name: b.name, address: b.addresses[0]! })),

@@ -8,7 +8,10 @@ export const VIP_UDP = '10.96.0.11';
 export const VIP_EMPTY = '10.96.0.12';
 export const VIP_MULTI = '10.96.0.13';
 export const VIP_LOCAL = '10.96.0.14';
+export const VIP_ZONE = '10.96.0.15';
 export const EXTERNAL_IP = '10.97.0.10';
+/** the zone every conformance target's node is in (open({ nodeZone })) */
+export const NODE_ZONE = 'zone-a';
 export const NODE_PORT = 30080;
 export const LOCAL_NODE_PORT = 30081;
 
@@ -85,6 +88,26 @@ export function localPolicySet(t: Target): ServiceSet {
             { address: t.backends[0]!.address, nodeName: t.nodeName },
             { address: t.backends[1]!.address, nodeName: 'some-other-node' },
           ],
+        },
+      ],
+    }),
+    'conformance.json',
+  );
+}
+
+/** trafficDistribution PreferClose: b0 and b2 in this node's zone, b1 in another (hints derived from zones). */
+export function zoneSet(t: Target): ServiceSet {
+  const zones = [NODE_ZONE, 'zone-b', NODE_ZONE];
+  return parseServices(
+    JSON.stringify({
+      services: [
+        {
+          name: 'zoned',
+          namespace: 'conformance',
+          clusterIP: VIP_ZONE,
+          trafficDistribution: 'PreferClose',
+          ports: [{ name: 'http', port: 80, targetPort: 8080 }],
+          endpoints: t.backends.map((b, i) => ({ address: b.address, zone: zones[i] })),
         },
       ],
     }),

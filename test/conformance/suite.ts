@@ -148,6 +148,13 @@ export function describeConformance(name: string, makeTarget: () => Promise<Targ
       });
     }
 
+    it('trafficDistribution PreferClose: traffic lands only on endpoints in this node\'s zone', async () => {
+      await t.proxy.apply(S.zoneSet(t));
+      const a = await t.connect([{ host: S.VIP_ZONE, port: 80 }], 20);
+      expect(failures(a)).toEqual([]);
+      expect([...landed(a).keys()].sort()).toEqual([t.backends[0]!.name, t.backends[2]!.name]);
+    });
+
     it('refuses invalid or hostile input with one line naming the field, kernel untouched', async () => {
       await t.proxy.apply(S.webSet(t));
       const before = await t.snapshot();
