@@ -5,7 +5,23 @@
 
 namespace svcproxy {
 
-static Napi::FunctionReference* g_error_class = nullptr;
+namespace {
+// Per-environment addon state (napi instance data): each worker thread or
+// context that loads the addon registers its own error class, and the
+// environment frees it on teardown.
+struct AddonState {
+  Napi::FunctionReference errorClass;
+};
+
+AddonState* State(Napi::Env env) {
+  AddonState* s = env.GetInstanceData<AddonState>();
+  if (s == nullptr) {
+    s = new AddonState();
+    env.SetInstanceData<AddonState>(s);
+  }
+  return s;
+}
+}  // namespace
 
 std::string ErrnoName(int err) {
   const char* name = strerrorname_np(err);
@@ -28,8 +44,7 @@ void NativeError::Set(const std::string& c, const std::string& o, const std::str
 }
 
 void RegisterErrorClass(Napi::Env env, Napi::Function cls) {
-  if (g_error_class == nullptr) g_error_class = new Napi::FunctionReference();
-  *g_error_class = Napi::Persistent(cls);
+  State(env)->errorClass = Napi::Persistent(cls);
 }
 
 Napi::Value MakeError(Napi::Env env, const NativeError& e) {
@@ -37,8 +52,9 @@ Napi::Value MakeError(Napi::Env env, const NativeError& e) {
   details.Set("code", e.code);
   details.Set("op", e.op);
   if (e.errnum != 0) details.Set("errno", e.errnum);
-  if (g_error_class != nullptr && !g_error_class->IsEmpty()) {
-    return g_error_class->New({Napi::String::New(env, e.message), details});
+  Napi::FunctionReference& cls = State(env)->errorClass;
+  if (!cls.IsEmpty()) {
+    return cls.New({Napi::String::New(env, e.message), details});
   }
   Napi::Error err = Napi::Error::New(env, e.message);
   err.Set("code", e.code);

@@ -96,22 +96,36 @@ class OpenWorker : public PromiseWorker {
   struct nft_ctx* ctx_ = nullptr;
 };
 
-class RunWorker : public PromiseWorker {
+// The work on an open context: holds the JS handle alive while queued, runs
+// one command at a time per context, inside the context's namespace.
+class ContextWorker : public PromiseWorker {
  public:
-  RunWorker(Napi::Env env, Napi::Value owner, NftHandle* h, std::string cmd, bool json)
-      : PromiseWorker(env), h_(h), cmd_(std::move(cmd)), json_(json) {
-    owner_ = Napi::Persistent(owner);  // keep the handle alive while queued
+  ContextWorker(Napi::Env env, Napi::Value owner, NftHandle* h, const char* op) : PromiseWorker(env), h_(h), op_(op) {
+    owner_ = Napi::Persistent(owner);
   }
 
  protected:
-  void Run() override {
-    std::lock_guard<std::mutex> lock(h_->mu);
-    if (h_->ctx == nullptr) {
-      err_.Set("ENFTABLES", "nft.run", "nftables context is closed");
-      return;
-    }
+  void Run() final {
+    std::lock_guard<std::mutex> lock(h_->mu);  // ordered with every other call on the context
+    if (h_->ctx == nullptr) return err_.Set("ENFTABLES", op_, "nftables context is closed");
     NetnsGuard ns(h_->netns, &err_);
-    if (!ns.ok()) return;
+    if (ns.ok()) RunInContext();
+  }
+  virtual void RunInContext() = 0;
+  NftHandle* h_;
+
+ private:
+  Napi::Reference<Napi::Value> owner_;
+  const char* op_;
+};
+
+class RunWorker : public ContextWorker {
+ public:
+  RunWorker(Napi::Env env, Napi::Value owner, NftHandle* h, std::string cmd, bool json)
+      : ContextWorker(env, owner, h, "nft.run"), cmd_(std::move(cmd)), json_(json) {}
+
+ protected:
+  void RunInContext() override {
     unsigned flags = json_ ? NFT_CTX_OUTPUT_JSON : 0;
     nft_ctx_output_set_flags(h_->ctx, flags);
     int rc = nft_run_cmd_from_buffer(h_->ctx, cmd_.c_str());
@@ -128,29 +142,18 @@ class RunWorker : public PromiseWorker {
   Napi::Value Result(Napi::Env env) override { return Napi::String::New(env, out_); }
 
  private:
-  Napi::Reference<Napi::Value> owner_;
-  NftHandle* h_;
   std::string cmd_;
   bool json_;
   std::string out_;
 };
 
-class ElementsWorker : public PromiseWorker {
+class ElementsWorker : public ContextWorker {
  public:
   ElementsWorker(Napi::Env env, Napi::Value owner, NftHandle* h, std::vector<uint8_t> packed)
-      : PromiseWorker(env), h_(h), packed_(std::move(packed)) {
-    owner_ = Napi::Persistent(owner);
-  }
+      : ContextWorker(env, owner, h, "nft.elements"), packed_(std::move(packed)) {}
 
  protected:
-  void Run() override {
-    std::lock_guard<std::mutex> lock(h_->mu);  // ordered with nftRun on the same context
-    if (h_->ctx == nullptr) {
-      err_.Set("ENFTABLES", "nft.elements", "nftables context is closed");
-      return;
-    }
-    NetnsGuard ns(h_->netns, &err_);
-    if (!ns.ok()) return;
+  void RunInContext() override {
     if (h_->batch == nullptr) h_->batch = nft::OpenBatchSocket(&err_);
     if (h_->batch == nullptr) return;
     nft::SendElementBatch(h_->batch, &h_->seq, packed_, &res_, &err_);
@@ -164,28 +167,17 @@ class ElementsWorker : public PromiseWorker {
   }
 
  private:
-  Napi::Reference<Napi::Value> owner_;
-  NftHandle* h_;
   std::vector<uint8_t> packed_;
   nft::ElementBatchResult res_;
 };
 
-class DumpWorker : public PromiseWorker {
+class DumpWorker : public ContextWorker {
  public:
   DumpWorker(Napi::Env env, Napi::Value owner, NftHandle* h, uint8_t family, std::string table, std::string set)
-      : PromiseWorker(env), h_(h), family_(family), table_(std::move(table)), set_(std::move(set)) {
-    owner_ = Napi::Persistent(owner);
-  }
+      : ContextWorker(env, owner, h, "nft.dump"), family_(family), table_(std::move(table)), set_(std::move(set)) {}
 
  protected:
-  void Run() override {
-    std::lock_guard<std::mutex> lock(h_->mu);
-    if (h_->ctx == nullptr) {
-      err_.Set("ENFTABLES", "nft.dump", "nftables context is closed");
-      return;
-    }
-    NetnsGuard ns(h_->netns, &err_);
-    if (!ns.ok()) return;
+  void RunInContext() override {
     nft::DumpSetElements(family_, table_, set_, &data_, &count_, &err_);
   }
 
@@ -197,8 +189,6 @@ class DumpWorker : public PromiseWorker {
   }
 
  private:
-  Napi::Reference<Napi::Value> owner_;
-  NftHandle* h_;
   uint8_t family_;
   std::string table_, set_;
   std::vector<uint8_t> data_;

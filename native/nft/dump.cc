@@ -20,13 +20,16 @@
 
 #include <cstring>
 
+#include "packed.h"
+
 namespace svcproxy {
 namespace nft {
 namespace {
 
-constexpr uint8_t kDataNone = 0;
-constexpr uint8_t kDataValue = 1;
-constexpr uint8_t kDataVerdict = 2;
+// the packed format's one definition: packed.h
+constexpr uint8_t kDataNone = SVP_NFT_DATA_NONE;
+constexpr uint8_t kDataValue = SVP_NFT_DATA_VALUE;
+constexpr uint8_t kDataVerdict = SVP_NFT_DATA_VERDICT;
 
 struct Out {
   std::vector<uint8_t>* buf;

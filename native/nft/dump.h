@@ -3,11 +3,8 @@
 // libnftables' JSON listing of 270k elements took ~15 s at 30k services;
 // the dump and a memcpy per element take a fraction of that.
 //
-// Output: the element layout of elements.h (elem*), one after another:
-//   elem := u8 keyLen, key
-//           u8 dataKind: 0 none | 1 value: u8 len, value
-//                      | 2 verdict: i32 code, u8 chainLen, chain
-//           u8 commentLen, comment (0: none; without the trailing NUL)
+// Output: `dump` of nft/packed.h (elem*, one after another), read by
+// src/dataplanes/nftables/decode.ts.
 #pragma once
 #include <cstdint>
 #include <string>

@@ -26,15 +26,18 @@
 
 #include <cstring>
 
+#include "packed.h"
+
 namespace svcproxy {
 namespace nft {
 namespace {
 
-constexpr uint8_t kVerbAdd = 0;
-constexpr uint8_t kVerbDelete = 1;
-constexpr uint8_t kDataNone = 0;
-constexpr uint8_t kDataValue = 1;
-constexpr uint8_t kDataVerdict = 2;
+constexpr uint8_t kVerbAdd = SVP_NFT_VERB_ADD;
+constexpr uint8_t kVerbDelete = SVP_NFT_VERB_DELETE;
+// the packed format's one definition: packed.h
+constexpr uint8_t kDataNone = SVP_NFT_DATA_NONE;
+constexpr uint8_t kDataValue = SVP_NFT_DATA_VALUE;
+constexpr uint8_t kDataVerdict = SVP_NFT_DATA_VERDICT;
 
 // A message is closed when it holds this many elements or bytes; the
 // largest element (255-byte key, value, chain and comment) fits the slack.

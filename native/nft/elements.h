@@ -5,17 +5,8 @@
 // batch on the first error). libnftables would parse and evaluate every
 // element as text (~12 us each); this path costs a memcpy per element.
 //
-// Packed input (little-endian counts; key/value bytes are exactly the
-// kernel's register layout, built by src/dataplanes/nftables/encode.ts):
-//
-//   batch := op*
-//   op    := u8 verb (0 add: NEWSETELEM CREATE|EXCL, 1 delete: DELSETELEM)
-//            u8 nfproto (NFPROTO_IPV4 2 | NFPROTO_IPV6 10)
-//            u8 tableLen, table   u8 setLen, set   u32 count   elem*count
-//   elem  := u8 keyLen, key
-//            u8 dataKind: 0 none | 1 value: u8 len, value
-//                       | 2 verdict: i32 code (NF_DROP 0, NFT_GOTO -4 ...), u8 chainLen, chain
-//            u8 commentLen, comment   (0: no comment)
+// Packed input: the format of nft/packed.h (its one definition, shared with
+// src/dataplanes/nftables/encode.ts).
 #pragma once
 #include <cstdint>
 #include <string>

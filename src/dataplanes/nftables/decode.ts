@@ -1,6 +1,6 @@
 /**
  * The inverse of encode.ts for read(): elements as the kernel returns them
- * in a raw netlink dump (native/nft/dump.h) -> Elem. Key and value bytes are
+ * in a raw netlink dump (layout in native/nft/packed.h) -> Elem. Key and value bytes are
  * the register layout encode.ts writes: every part padded to 4 bytes,
  * addresses and ports in network order, inet_proto one byte, the numgen
  * slot a host-order u32.
@@ -8,13 +8,10 @@
 import { endianness } from 'node:os';
 import type { Family } from '../../plan/types.js';
 import type { Elem, Part, Proto, Verdict } from './encode.js';
+import { DATA_VALUE, DATA_VERDICT, NF_DROP, NFT_GOTO, NFT_JUMP, VERDICT_CODE_SIZE } from './packed.js';
 import { ENDPOINTS, NODEPORT_ENDPOINTS, SERVICE_IPS, SERVICE_META, SERVICE_NODEPORTS, type SetName } from './names.js';
 
 const PROTO_NAME: Record<number, Proto> = { 6: 'tcp', 17: 'udp', 132: 'sctp' };
-// linux/netfilter.h NF_DROP, nf_tables.h NFT_GOTO / NFT_JUMP
-const NF_DROP = 0;
-const NFT_GOTO = -4;
-const NFT_JUMP = -3;
 const LITTLE = endianness() === 'LE';
 
 type PartType = 'addr' | 'proto' | 'port' | 'slot';
@@ -68,16 +65,17 @@ export function decodeDump(set: SetName, family: Family, data: Buffer, count: nu
     }
     const e: Elem = { set, key };
     const kind = data[at++];
-    if (kind === 1) {
+    if (kind === DATA_VALUE) {
       const len = data[at++]!;
       if (len !== addrLen + 4) return undefined;
       e.value = [addrText(data, at, family), data.readUInt16BE(at + addrLen)];
       at += len;
-    } else if (kind === 2) {
+    } else if (kind === DATA_VERDICT) {
       const code = data.readInt32LE(at);
-      const chainLen = data[at + 4]!;
-      const chain = data.toString('latin1', at + 5, at + 5 + chainLen);
-      at += 5 + chainLen;
+      const chainLen = data[at + VERDICT_CODE_SIZE]!;
+      const chainAt = at + VERDICT_CODE_SIZE + 1;
+      const chain = data.toString('latin1', chainAt, chainAt + chainLen);
+      at = chainAt + chainLen;
       const v: Verdict | undefined = code === NF_DROP ? { kind: 'drop' } : code === NFT_GOTO || code === NFT_JUMP ? { kind: 'goto', chain } : undefined;
       if (v) e.verdict = v;
     }

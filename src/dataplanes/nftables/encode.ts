@@ -1,7 +1,7 @@
 /**
  * Set/map elements as svcproxy writes them, and their two encodings: the
  * packed binary batch native/nft/elements.cc turns into one netlink batch
- * (layout in native/nft/elements.h), and nft text for render()/--dry-run.
+ * (layout in native/nft/packed.h), and nft text for render()/--dry-run.
  *
  * Key and value bytes are the kernel's register layout for each map's type:
  * every part of a concatenation is padded to 4 bytes; addresses and ports in
@@ -9,6 +9,7 @@
  */
 import { endianness } from 'node:os';
 import type { Family } from '../../plan/types.js';
+import { DATA_NONE, DATA_VALUE, DATA_VERDICT, NF_DROP, NFPROTO_IPV4, NFPROTO_IPV6, NFT_GOTO, VERB } from './packed.js';
 import { ENDPOINTS, HAIRPIN, NODEPORT_ENDPOINTS, SERVICE_IPS, SERVICE_META, SERVICE_NODEPORTS, commentText, type SetName } from './names.js';
 
 export type Proto = 'tcp' | 'udp' | 'sctp';
@@ -35,14 +36,8 @@ const SCHEMA: Record<SetName, PartType[]> = {
   [HAIRPIN]: ['addr', 'addr'],
 };
 
-// uapi linux/netfilter.h NFPROTO_*; linux/netfilter.h NF_DROP, nf_tables.h NFT_GOTO
-const NFPROTO_IPV4 = 2;
-const NFPROTO_IPV6 = 10;
-const NF_DROP = 0;
-const NFT_GOTO = -4;
 // netinet/in.h IPPROTO_*
 const IPPROTO: Record<Proto, number> = { tcp: 6, udp: 17, sctp: 132 };
-const VERB = { add: 0, delete: 1 } as const;
 const LITTLE = endianness() === 'LE';
 
 /** Growing byte buffer with the few writes the packed format needs. */
@@ -253,15 +248,15 @@ function writeElem(p: Packer, verb: Verb, e: Elem): void {
     }
   }
   p.buf[k] = p.len - k - 1;
-  if (verb === 'delete' || (e.verdict === undefined && e.value === undefined)) p.u8(0);
+  if (verb === 'delete' || (e.verdict === undefined && e.value === undefined)) p.u8(DATA_NONE);
   else if (e.value !== undefined) {
-    p.u8(1);
+    p.u8(DATA_VALUE);
     const v = p.mark();
     p.addr(e.value[0]);
     p.port(e.value[1]);
     p.buf[v] = p.len - v - 1;
   } else {
-    p.u8(2);
+    p.u8(DATA_VERDICT);
     const v = e.verdict!;
     if (v.kind === 'drop') {
       p.u32le(NF_DROP);

@@ -83,12 +83,9 @@ export const epChain = (s: PortIdentity, b: Backend) => `ep-${portId(s)}/${addrI
 /** the clients pinned to one endpoint (ClientIP affinity), with timeout */
 export const affinitySet = (s: PortIdentity, b: Backend) => `aff-${portId(s)}/${addrInName(b.address)}/${b.port}`;
 
-/** nft identifiers allow [a-zA-Z0-9/_.-] but no ':' (and libnftables 1.0.6 takes no quoted chain names) */
+/** nft identifiers allow [a-zA-Z0-9/_.-] but no ':' (and libnftables 1.0.6 takes no quoted chain names), so names are written bare */
 const addrInName = (a: string) => a.replaceAll(':', '_');
 const addrFromName = (a: string) => a.replaceAll('_', ':');
-
-/** Names are written bare: every character is one the nft scanner takes in an identifier. */
-export const quote = (name: string) => name;
 
 /** A comment built from validated labels, numbers and addresses only, quoted. */
 export const commentText = (c: string) => {

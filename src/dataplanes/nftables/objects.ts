@@ -39,7 +39,6 @@ import {
   drawChain,
   pickChain,
   pickClass,
-  quote,
   svcChain,
   type FamilySyntax,
   type PickKind,
@@ -148,8 +147,8 @@ function pickOne(targets: string[]): string[] {
 function affinityRules(s: ServicePortState, fs: FamilySyntax, list: Backend[], first: string): string[] {
   const rules = [first];
   if (list.length === 0) return [...rules, s.hasEndpoints ? 'drop' : `goto ${NO_ENDPOINTS}`];
-  rules.push(...list.map((b) => `${fs.l3} saddr @${quote(affinitySet(s, b))} goto ${quote(epChain(s, b))}`));
-  rules.push(...pickOne(list.map((b) => `goto ${quote(epChain(s, b))}`)));
+  rules.push(...list.map((b) => `${fs.l3} saddr @${affinitySet(s, b)} goto ${epChain(s, b)}`));
+  rules.push(...pickOne(list.map((b) => `goto ${epChain(s, b)}`)));
   return rules;
 }
 
@@ -247,7 +246,7 @@ function affinityObjects(s: ServicePortState, masq: MasqueradeOptions) {
   if (hasExternal) chains.set(extChain(s), affinityRules(s, fs, s.external, s.externalLocal ? `fib saddr type local ${mark}` : mark));
   for (const b of unionBackends(s.internal, s.external)) {
     sets.set(affinitySet(s, b), `type ${fs.addrType}; flags dynamic,timeout; timeout ${s.affinitySeconds}s;`);
-    chains.set(epChain(s, b), [`update @${quote(affinitySet(s, b))} { ${fs.l3} saddr }`, `meta l4proto ${proto} dnat ${fs.l3} to ${addrPort(fs, b)}`]);
+    chains.set(epChain(s, b), [`update @${affinitySet(s, b)} { ${fs.l3} saddr }`, `meta l4proto ${proto} dnat ${fs.l3} to ${addrPort(fs, b)}`]);
   }
   return { chains, sets };
 }

@@ -22,7 +22,6 @@ import {
   SERVICE_NODEPORTS,
   SERVICES,
   familySyntax,
-  quote,
   type SetName,
 } from './names.js';
 import type { PortObjects } from './objects.js';
@@ -33,7 +32,7 @@ export const tableRef = (f: Family, table: string) => `${familySyntax(f).table} 
 /** `add` then `delete`: one transaction that succeeds whether or not the table exists. */
 export const dropTable = (f: Family, table: string) => `add table ${tableRef(f, table)}\ndelete table ${tableRef(f, table)}\n`;
 
-const chainBlock = (name: string, rules: string[]) => `\tchain ${quote(name)} {\n${rules.map((r) => `\t\t${r}\n`).join('')}\t}`;
+const chainBlock = (name: string, rules: string[]) => `\tchain ${name} {\n${rules.map((r) => `\t\t${r}\n`).join('')}\t}`;
 
 /**
  * Room to declare for a set holding `count` elements. A declared size makes
@@ -68,7 +67,7 @@ export function buildTable(f: Family, table: string, picks: Map<string, string[]
   ];
   for (const [name, rules] of picks) lines.push(chainBlock(name, rules));
   for (const p of ports) {
-    for (const [name, decl] of p.sets) lines.push(`\tset ${quote(name)} { ${decl} }`);
+    for (const [name, decl] of p.sets) lines.push(`\tset ${name} { ${decl} }`);
     for (const [name, rules] of p.chains) lines.push(chainBlock(name, rules));
   }
   lines.push('}');
@@ -125,24 +124,24 @@ export function chainDelta(f: Family, table: string, before: PortObjects[], afte
   const setsNew = [...setsB.keys()].filter((n) => !setsA.has(n));
   const setsGone = [...setsA.keys()].filter((n) => !setsB.has(n));
   // a set can only be replaced once no rule refers to it: rewrite its users too
-  const refsReplaced = (rules: string[]) => setsReplaced.some((n) => rules.some((r) => r.includes(`@${quote(n)}`)));
+  const refsReplaced = (rules: string[]) => setsReplaced.some((n) => rules.some((r) => r.includes(`@${n}`)));
   const rewritten = [...chainsB.keys()].filter((n) => chainsA.has(n) && (!sameRules(chainsA.get(n), chainsB.get(n)) || refsReplaced(chainsA.get(n)!)));
   const chainsNew = [...chainsB.keys()].filter((n) => !chainsA.has(n));
   const chainsGone = [...chainsA.keys()].filter((n) => !chainsB.has(n));
 
   const pre: string[] = [];
-  for (const n of rewritten) pre.push(`flush chain ${t} ${quote(n)}`);
+  for (const n of rewritten) pre.push(`flush chain ${t} ${n}`);
   // chains about to go may refer to a replaced set: empty them now (nothing reaches them but stale verdicts)
-  for (const n of chainsGone) if (refsReplaced(chainsA.get(n)!)) pre.push(`flush chain ${t} ${quote(n)}`);
-  for (const n of setsReplaced) pre.push(`delete set ${t} ${quote(n)}`);
-  for (const n of [...setsReplaced, ...setsNew]) pre.push(`add set ${t} ${quote(n)} { ${setsB.get(n)} }`);
-  for (const n of chainsNew) pre.push(`add chain ${t} ${quote(n)}`);
-  for (const n of [...chainsNew, ...rewritten]) for (const r of chainsB.get(n)!) pre.push(`add rule ${t} ${quote(n)} ${r}`);
+  for (const n of chainsGone) if (refsReplaced(chainsA.get(n)!)) pre.push(`flush chain ${t} ${n}`);
+  for (const n of setsReplaced) pre.push(`delete set ${t} ${n}`);
+  for (const n of [...setsReplaced, ...setsNew]) pre.push(`add set ${t} ${n} { ${setsB.get(n)} }`);
+  for (const n of chainsNew) pre.push(`add chain ${t} ${n}`);
+  for (const n of [...chainsNew, ...rewritten]) for (const r of chainsB.get(n)!) pre.push(`add rule ${t} ${n} ${r}`);
 
   const post: string[] = [];
-  for (const n of chainsGone) post.push(`flush chain ${t} ${quote(n)}`);
-  for (const n of chainsGone) post.push(`delete chain ${t} ${quote(n)}`);
-  for (const n of setsGone) post.push(`delete set ${t} ${quote(n)}`);
+  for (const n of chainsGone) post.push(`flush chain ${t} ${n}`);
+  for (const n of chainsGone) post.push(`delete chain ${t} ${n}`);
+  for (const n of setsGone) post.push(`delete set ${t} ${n}`);
   const text = (l: string[]) => (l.length ? l.join('\n') + '\n' : '');
   return {
     pre: text(pre),
