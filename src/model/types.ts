@@ -43,6 +43,8 @@ export interface Service {
   sessionAffinityTimeoutSeconds: number;
   externalTrafficPolicy: TrafficPolicy;
   internalTrafficPolicy: TrafficPolicy;
+  /** spec.healthCheckNodePort (externalTrafficPolicy Local): the node agent answers load-balancer probes on it */
+  healthCheckNodePort?: number;
   endpoints: Endpoint[];
 }
 
