@@ -54,6 +54,8 @@ export interface Service {
   internalTrafficPolicy: TrafficPolicy;
   /** spec.trafficDistribution; kube-proxy acts on the hints it produces, not on this */
   trafficDistribution?: TrafficDistribution;
+  /** spec.healthCheckNodePort (externalTrafficPolicy Local): the node agent answers load-balancer probes on it */
+  healthCheckNodePort?: number;
   endpoints: Endpoint[];
 }
 
