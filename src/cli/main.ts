@@ -13,8 +13,20 @@ import { registerDetect } from './commands/detect.js';
 import { registerServices } from './commands/services.js';
 import { registerSwitch } from './commands/switch.js';
 import { registerExtras } from './commands/extras.js';
+import { registerCompletion } from './completion.js';
 
 export async function main(argv: string[]): Promise<number> {
+  const program = await buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    return report(e);
+  }
+}
+
+/** the whole command tree (completion scripts are generated from it) */
+export async function buildProgram(): Promise<Command> {
   const program = new Command('svcproxy')
     .description('Kubernetes-style Service forwarding for Linux: iptables, nftables, IPVS and eBPF')
     .version((JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version)
@@ -25,12 +37,8 @@ export async function main(argv: string[]): Promise<number> {
   registerSwitch(program);
   registerDemo(program);
   await registerExtras(program);
-  try {
-    await program.parseAsync(argv);
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
-  } catch (e) {
-    return report(e);
-  }
+  registerCompletion(program);
+  return program;
 }
 
 function report(e: unknown): number {

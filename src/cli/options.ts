@@ -14,6 +14,7 @@ export interface CommonFlags {
   scheduler?: string;
   iptables?: 'auto' | 'nft' | 'legacy';
   json?: boolean;
+  quiet?: boolean;
 }
 
 export function common(cmd: Command): Command {
@@ -26,7 +27,9 @@ export function common(cmd: Command): Command {
     .option('--cluster-cidr <cidr>', 'masquerade cluster-IP traffic from outside this CIDR')
     .option('--masquerade-all', 'masquerade all service traffic')
     .option('--scheduler <name>', 'IPVS scheduler (rr wrr lc wlc lblc lblcr dh sh sed nq mh fo ovf), default rr')
-    .addOption(new Option('--iptables <flavour>', 'iptables flavour').choices(['auto', 'nft', 'legacy']).default('auto'));
+    .addOption(new Option('--iptables <flavour>', 'iptables flavour').choices(['auto', 'nft', 'legacy']).default('auto'))
+    .option('--json', 'machine-readable output (one JSON document on stdout)')
+    .option('-q, --quiet', 'print nothing but errors');
 }
 
 export const modeOption = () => new Option('--mode <mode>', `dataplane: ${MODES.join(', ')}`).choices([...MODES]);

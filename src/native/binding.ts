@@ -26,11 +26,23 @@ export function native(): NativeAddon {
     throw new SvcproxyError(
       `cannot load the svcproxy native addon (tried ${packageRoot}/prebuilds/${process.platform}-${process.arch}/ ` +
         `and ${packageRoot}/build/Release/svcproxy.node): ${why}. ` +
-        'Fix: apt-get install libmnl-dev libnftables-dev libbpf-dev g++ make python3, then npm run build:native',
+        `${fixHint(why)}`,
       { code: 'ENOADDON', op: 'load', cause: e },
     );
   }
   addon.init({ SvcproxyError });
   cached = addon;
   return addon;
+}
+
+/** Runtime needs only the shared libraries; a build from source needs the -dev packages and a compiler. */
+const RUNTIME_PACKAGES: Record<string, string> = { 'libnftables.so': 'libnftables1', 'libbpf.so': 'libbpf1', 'libmnl.so': 'libmnl0' };
+
+export function fixHint(why: string): string {
+  const missing = Object.entries(RUNTIME_PACKAGES).filter(([lib]) => why.includes(lib)).map(([, pkg]) => pkg);
+  if (missing.length > 0) return `Fix: apt-get install ${missing.join(' ')}`;
+  return (
+    'Fix: apt-get install libnftables1 libbpf1 libmnl0 (runtime); to build from source also ' +
+    'libmnl-dev libnftables-dev libbpf-dev g++ make python3, then npm run build:native'
+  );
 }

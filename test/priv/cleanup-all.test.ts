@@ -47,7 +47,7 @@ describe('cleanup of every mode', () => {
       await p.close();
     }
     const r = await run(process.execPath, [bin, 'cleanup', '--netns', t.node, '--cgroup', cg.path, '--bpffs', bpffs.path]);
-    expect(r.stdout).toContain('iptables: cleaned up');
+    expect(r.stdout).toContain('iptables: cleaned up (1 service ports removed)');
     expect(r.stdout).toContain('nftables: cleaned up');
     expect(r.stdout).toContain('bpf: cleaned up');
 
@@ -64,5 +64,25 @@ describe('cleanup of every mode', () => {
       expect(await p.read(), mode).toEqual([]);
       await p.close();
     }
+  });
+
+  it('with no --mode and no --cgroup: skips bpf and ipvs with their reason, cleans the rest, exits 0', async () => {
+    const set = parseServices('services: [{name: b, clusterIP: 10.96.9.2, ports: [{port: 80}], endpoints: [{address: 10.244.0.10}]}]');
+    const p = await open({ mode: 'iptables', netns: t.node });
+    await p.apply(set);
+    await p.close();
+    const r = await run(process.execPath, [bin, 'cleanup', '--netns', t.node, '--bpffs', bpffs.path]);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toContain('iptables: cleaned up (1 service ports removed)');
+    expect(lines).toContain("nftables: cleaned up (nothing of svcproxy's was there)");
+    expect(lines.find((l) => l.startsWith('bpf: '))).toMatch(/^bpf: skipped, lacks options: .*--cgroup/);
+    expect(lines.find((l) => l.startsWith('ipvs: '))).toMatch(/^ipvs: skipped/);
+    expect(lines).toHaveLength(4);
+    expect(await t.exec(t.node, ['iptables-save'])).not.toMatch(/SVP-|svcproxy/);
+
+    const j = await run(process.execPath, [bin, 'cleanup', '--netns', t.node, '--json']);
+    const doc = JSON.parse(j.stdout) as { modes: { mode: string; outcome: string }[] };
+    expect(Object.fromEntries(doc.modes.map((m) => [m.mode, m.outcome]))).toEqual({ iptables: 'empty', nftables: 'empty', ipvs: 'skipped', bpf: 'skipped' });
+    expect((await run(process.execPath, [bin, 'cleanup', '--netns', t.node, '--quiet'])).stdout).toBe('');
   });
 });

@@ -2,12 +2,12 @@
 import type { Command } from 'commander';
 import { recommend } from '../../api/choose.js';
 import { detectAll } from '../../api/proxy.js';
+import { output } from '../output.js';
 import { common, dataplaneOptions, type CommonFlags } from '../options.js';
 
 export function registerDetect(program: Command): void {
   common(program.command('detect'))
     .description('which modes are usable here, and why not')
-    .option('--json', 'machine-readable output')
     .action(async (flags: CommonFlags) => {
       const caps = await detectAll(dataplaneOptions(flags));
       const rec = (() => {
@@ -17,12 +17,13 @@ export function registerDetect(program: Command): void {
           return undefined;
         }
       })();
-      if (flags.json) return console.log(JSON.stringify({ modes: caps, recommended: rec ?? null }, null, 2));
+      const out = output(flags);
+      out.json({ modes: caps, recommended: rec ?? null });
       for (const c of caps) {
         const versions = Object.entries(c.versions).map(([k, v]) => `${k} ${v}`).join(', ');
-        console.log(`${c.mode.padEnd(9)} ${c.usable ? 'usable    ' : 'not usable'}  ${c.usable ? versions : c.reason}`);
-        for (const n of c.notes ?? []) console.log(`${' '.repeat(22)}${n}`);
+        out.line(`${c.mode.padEnd(9)} ${c.usable ? 'usable    ' : 'not usable'}  ${c.usable ? versions : c.reason}`);
+        for (const n of c.notes ?? []) out.line(`${' '.repeat(22)}${n}`);
       }
-      console.log(rec ? `\nrecommended: ${rec.mode} (${rec.why}); --mode auto picks it` : '\nno usable mode here');
+      out.line(rec ? `\nrecommended: ${rec.mode} (${rec.why}); --mode auto picks it` : '\nno usable mode here');
     });
 }

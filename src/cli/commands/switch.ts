@@ -4,6 +4,7 @@ import { open } from '../../api/proxy.js';
 import { MODES, type Mode } from '../../dataplanes/types.js';
 import { SvcproxyError } from '../../errors.js';
 import { common, dataplaneOptions, type CommonFlags } from '../options.js';
+import { output } from '../output.js';
 import { programmedModes } from './status.js';
 
 export function registerSwitch(program: Command): void {
@@ -22,7 +23,9 @@ export function registerSwitch(program: Command): void {
       try {
         const r = await proxy.switchMode(target as Mode);
         const ms = (x: number) => `${x.toFixed(0)} ms`;
-        console.log(
+        const out = output(flags);
+        out.json(r);
+        out.line(
           `${r.from} -> ${r.to}: ${r.desired.length} service ports; programmed ${ms(r.timings.program)}, verified ${ms(r.timings.verify)}, ` +
             `drained ${ms(r.timings.drain)}, old state removed ${ms(r.timings.remove)}`,
         );
