@@ -19,8 +19,13 @@ trap cleanup EXIT
 
 step() { echo "pack-test: $*"; }
 
-step "npm pack (prepack builds dist, bpf object, prebuild)"
-npm pack --pack-destination "$work" >"$work/pack.log" 2>&1 || { tail -30 "$work/pack.log"; exit 1; }
+# Pack from a copy of the sources: prepack rebuilds dist/ and prebuilds/, and
+# other tests running at the same time load this checkout's dist/ and addon.
+step "copy the sources, npm pack there (prepack builds dist, bpf object, prebuild)"
+mkdir -p "$work/src"
+git ls-files -co --exclude-standard -z | tar --null -T - -cf - | tar -xf - -C "$work/src"
+ln -s "$PWD/node_modules" "$work/src/node_modules"
+(cd "$work/src" && npm pack --pack-destination "$work" >"$work/pack.log" 2>&1) || { tail -30 "$work/pack.log"; exit 1; }
 tarball=$(ls "$work"/svcproxy-*.tgz)
 listing=$(tar -tzf "$tarball")
 for f in package/dist/index.js package/dist/testing/index.js package/dist/bpf/sock_lb.bpf.o \
