@@ -4,10 +4,9 @@
  * (nftables, then IPVS), iptables last (O(n) rules per new connection).
  * bpf is chosen only when a cgroup is given: it translates connect() of that
  * cgroup's sockets and does nothing for traffic forwarded through the node.
- * The ranking itself is in dataplanes/traits.ts.
+ * The ranking itself is in dataplanes/traits.ts, read from each Capability.
  */
 import { SvcproxyError } from '../errors.js';
-import { traitsOf } from '../dataplanes/traits.js';
 import { MODES, type Capability, type Mode } from '../dataplanes/types.js';
 
 export interface Recommendation {
@@ -19,7 +18,7 @@ export function recommend(caps: Capability[], opts: { services?: number; cgroup?
   const n = opts.services;
   const best = caps
     .filter((c): c is Capability & { mode: Mode } => c.usable && MODES.includes(c.mode as Mode))
-    .map((c) => ({ mode: c.mode, traits: traitsOf(c.mode) }))
+    .map((c) => ({ mode: c.mode, traits: c.traits }))
     .filter((x) => !x.traits.needsCgroup || opts.cgroup)
     .sort((a, b) => a.traits.rank - b.traits.rank)[0];
   if (!best) {

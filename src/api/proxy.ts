@@ -10,11 +10,11 @@ import { SvcproxyError } from '../errors.js';
 import { native } from '../native/binding.js';
 import { createDataplane } from '../dataplanes/registry.js';
 import { MODES, type ApplyStats, type Capability, type Dataplane, type DataplaneOptions, type Mode } from '../dataplanes/types.js';
-import type { Service, ServiceSet } from '../model/types.js';
-import { diff, flatten, renderChangeSet, type ChangeSet, type Plan, type ServicePortState } from '../plan/index.js';
-import { CONNTRACK_MODES, reconcileUdpConntrack, type UdpFlow } from '../dataplanes/conntrack/reconcile.js';
+import type { ServiceSet } from '../model/types.js';
+import { renderChangeSet, type ChangeSet, type Plan, type ServicePortState } from '../plan/index.js';
+import { reconcileUdpConntrack, type UdpFlow } from '../dataplanes/conntrack/reconcile.js';
+import { ServiceStore, type ServiceChange, type StoreTransaction } from '../store/index.js';
 import { recommend } from './choose.js';
-import { AppliedList } from './applied.js';
 import { removeKeeper } from '../dataplanes/handover/keeper.js';
 import { handOver, type SwitchResult } from './switch.js';
 
@@ -27,10 +27,7 @@ export interface OpenOptions extends DataplaneOptions {
 }
 
 /** A partial change for ServiceProxy.update(): services to add or replace whole, and services to delete. */
-export interface ServiceChange {
-  set?: Service[];
-  remove?: { namespace: string; name: string }[];
-}
+export type { ServiceChange };
 
 export interface ApplyOptions {
   /** compute and render the plan, touch nothing */
@@ -47,52 +44,17 @@ export interface ApplyResult {
   stats?: ApplyStats;
 }
 
-/** slot -> port, or null to empty it; a slot past the end is a push, in order */
-type SlotWrite = [slot: number, state: ServicePortState | null];
-
-function writeSlots(list: AppliedList, writes: SlotWrite[]): void {
-  for (const [slot, x] of writes) {
-    if (slot < list.slots) list.set(slot, x);
-    else list.push(x!);
-  }
-}
-
-/** A dry run's desired list: the writes on a fork, so the applied list stays as it was. */
-function scratchView(applied: AppliedList, writes: SlotWrite[]): () => ServicePortState[] {
-  const scratch = applied.fork();
-  writeSlots(scratch, writes);
-  return () => scratch.toArray();
-}
-
-/** namespace -> names a change touches (set or removed) */
-function touchedOwners(change: ServiceChange): Map<string, Set<string>> {
-  const touched = new Map<string, Set<string>>();
-  for (const x of [...(change.set ?? []), ...(change.remove ?? [])]) (touched.get(x.namespace) ?? touched.set(x.namespace, new Set()).get(x.namespace)!).add(x.name);
-  return touched;
-}
-
 export class ServiceProxy {
-  /** what the kernel holds, as last read or applied (svcproxy knows what it programmed) */
-  private applied?: AppliedList;
+  /** desired and applied state: the proxy only carries plans between it and the dataplane */
+  private readonly store: ServiceStore;
   private capability?: Capability;
-  /** the last service set applied, so a mode switch can program it in full... */
-  private lastSet?: ServiceSet;
-  /** ...with the services update() replaced (null: removed) since then */
-  private overrides = new Map<string, Service | null>();
-
-  private currentSet(): ServiceSet | undefined {
-    if (!this.lastSet || this.overrides.size === 0) return this.lastSet;
-    const kept = this.lastSet.services.filter((x) => !this.overrides.has(`${x.namespace}/${x.name}`));
-    const added = [...this.overrides.values()].filter((x): x is Service => x !== null);
-    this.lastSet = { services: kept.concat(added), ignored: this.lastSet.ignored };
-    this.overrides.clear();
-    return this.lastSet;
-  }
 
   constructor(
     private current: Dataplane,
     private readonly opts: DataplaneOptions = {},
-  ) {}
+  ) {
+    this.store = new ServiceStore({ nodeName: opts.nodeName ?? hostname(), nodeZone: opts.nodeZone });
+  }
 
   get dataplane(): Dataplane {
     return this.current;
@@ -118,18 +80,18 @@ export class ServiceProxy {
   /** Desired ServicePortStates for a service set, with this mode's families. */
   async desired(set: ServiceSet): Promise<ServicePortState[]> {
     const cap = await this.ensureUsable();
-    return flatten(set.services, { nodeName: this.opts.nodeName ?? hostname(), nodeZone: this.opts.nodeZone, families: cap.families });
+    return this.store.desired(set.services, cap.families);
   }
 
-  private async appliedList(): Promise<AppliedList> {
-    this.applied ??= new AppliedList(await this.current.read());
-    return this.applied;
+  /** The store, with the applied list read from the kernel if it is not known. */
+  private async loadedStore(): Promise<ServiceStore> {
+    if (!this.store.loaded) this.store.load(await this.current.read());
+    return this.store;
   }
 
   async plan(set: ServiceSet): Promise<Plan> {
-    const desired = await this.desired(set);
-    const actual = (await this.appliedList()).toArray();
-    return { desired, actual, changes: diff(desired, actual) };
+    const cap = await this.ensureUsable();
+    return (await this.loadedStore()).planSet(set, cap.families).plan;
   }
 
   async diff(set: ServiceSet): Promise<ChangeSet> {
@@ -137,21 +99,8 @@ export class ServiceProxy {
   }
 
   async apply(set: ServiceSet, options: ApplyOptions = {}): Promise<ApplyResult> {
-    const plan = await this.plan(set);
-    const result = this.result(plan);
-    if (options.dryRun) return result;
-    try {
-      result.stats = await this.current.apply(plan);
-      this.applied = new AppliedList(plan.desired);
-      // built now, not on the first update(): that one would pay ~20 ms at 30k
-      this.indexOwners(this.applied);
-      this.lastSet = set;
-      this.overrides.clear();
-    } catch (e) {
-      this.applied = undefined; // re-read next time: the kernel is the judge
-      throw e;
-    }
-    return result;
+    const cap = await this.ensureUsable();
+    return this.run((await this.loadedStore()).planSet(set, cap.families), options);
   }
 
   /**
@@ -161,6 +110,25 @@ export class ServiceProxy {
    * applied. Only the touched services are flattened and diffed, so one
    * endpoint change costs the same among 30,000 services as among 10.
    */
+  async update(change: ServiceChange, options: ApplyOptions = {}): Promise<ApplyResult> {
+    const cap = await this.ensureUsable();
+    return this.run((await this.loadedStore()).planChange(change, cap.families, options), options);
+  }
+
+  /** Hand a store transaction's plan to the dataplane (not for a dry run), and tell the store how it went. */
+  private async run(tx: StoreTransaction, options: ApplyOptions): Promise<ApplyResult> {
+    const result = this.result(tx.plan);
+    if (options.dryRun) return result;
+    try {
+      result.stats = await this.current.apply(tx.plan);
+    } catch (e) {
+      tx.abort();
+      throw e;
+    }
+    tx.commit();
+    return result;
+  }
+
   /**
    * Delete UDP conntrack flows NATed to something that is no longer an
    * endpoint of the Service port they were sent to (kube-proxy 1.32's
@@ -168,41 +136,9 @@ export class ServiceProxy {
    * are left alone. A no-op for modes without NAT flows (bpf).
    */
   async reconcileConntrack(): Promise<UdpFlow[]> {
-    if (!CONNTRACK_MODES.includes(this.mode)) return [];
-    const states = (await this.appliedList()).toArray();
+    if (!(await this.detect()).traits.nat) return [];
+    const states = (await this.loadedStore()).states();
     return reconcileUdpConntrack({ netns: this.opts.netns, states });
-  }
-
-  async update(change: ServiceChange, options: ApplyOptions = {}): Promise<ApplyResult> {
-    const cap = await this.ensureUsable();
-    const applied = await this.appliedList();
-    const touched = touchedOwners(change);
-    const fresh = flatten(change.set ?? [], { nodeName: this.opts.nodeName ?? hostname(), nodeZone: this.opts.nodeZone, families: cap.families });
-    const { before, writes, owners } = this.splice(applied, fresh, touched);
-    const changes = diff(fresh, before);
-    changes.unchanged += applied.length - before.length;
-    // the lists as views: a dataplane syncing only the changes never builds them
-    const actualView = applied.snapshot();
-    const desiredView = options.dryRun ? scratchView(applied, writes) : this.commitWrites(applied, writes, owners);
-    const plan: Plan = {
-      changes,
-      get desired() {
-        return desiredView();
-      },
-      get actual() {
-        return actualView();
-      },
-    };
-    const result = this.result(plan);
-    if (options.dryRun) return result;
-    try {
-      result.stats = await this.current.apply(plan);
-      this.remember(change, touched);
-    } catch (e) {
-      this.applied = undefined;
-      throw e;
-    }
-    return result;
   }
 
   /** The plan as an ApplyResult: its text now, the mode's rendering when first read. */
@@ -218,80 +154,11 @@ export class ServiceProxy {
     };
   }
 
-  /** Written before the kernel call: if that fails, the list is dropped and re-read. */
-  private commitWrites(applied: AppliedList, writes: SlotWrite[], owners: Map<string, number[]>): () => ServicePortState[] {
-    writeSlots(applied, writes);
-    for (const [k, slots] of owners) {
-      if (slots.length > 0) this.positions!.map.set(k, slots);
-      else this.positions!.map.delete(k);
-    }
-    const view = applied.snapshot();
-    applied.settle();
-    return view;
-  }
-
-  /** Remember an applied change for switchMode() without rebuilding the 30k-service list now. */
-  private remember(change: ServiceChange, touched: Map<string, Set<string>>): void {
-    if (!this.lastSet) return;
-    for (const [ns, names] of touched) for (const n of names) this.overrides.set(`${ns}/${n}`, null);
-    for (const x of change.set ?? []) this.overrides.set(`${x.namespace}/${x.name}`, x);
-  }
-
-  /** owner "namespace/name" -> slots of its ports in the applied list (valid for one epoch of it) */
-  private positions?: { of: AppliedList; epoch: number; map: Map<string, number[]> };
-
-  /** Where each owner's ports sit in `list` (so update() writes them without a 30k pass). */
-  private indexOwners(list: AppliedList): void {
-    const map = new Map<string, number[]>();
-    for (let i = 0; i < list.slots; i++) {
-      const x = list.at(i);
-      if (x === null) continue;
-      const k = `${x.namespace}/${x.name}`;
-      const at = map.get(k);
-      if (at) at.push(i);
-      else map.set(k, [i]);
-    }
-    this.positions = { of: list, epoch: list.epoch, map };
-  }
-
-  /**
-   * What an update writes, in O(touched ports): each touched owner's new
-   * ports take its old slots, extra ones new slots at the end, and slots
-   * left over are emptied (`writes`: slot -> port or null; a slot past the
-   * end is a push, in order). `owners`: each touched owner's slots after.
-   */
-  private splice(applied: AppliedList, fresh: ServicePortState[], touched: Map<string, Set<string>>) {
-    if (this.positions?.of !== applied || this.positions.epoch !== applied.epoch) this.indexOwners(applied);
-    const positions = this.positions!;
-    const byOwner = new Map<string, ServicePortState[]>();
-    for (const x of fresh) {
-      const k = `${x.namespace}/${x.name}`;
-      (byOwner.get(k) ?? byOwner.set(k, []).get(k)!).push(x);
-    }
-    const before: ServicePortState[] = [];
-    const writes: SlotWrite[] = [];
-    const owners = new Map<string, number[]>();
-    let next = applied.slots;
-    for (const k of [...touched].flatMap(([ns, names]) => [...names].map((n) => `${ns}/${n}`))) {
-      const old = positions.map.get(k) ?? [];
-      const now = byOwner.get(k) ?? [];
-      for (const i of old) before.push(applied.at(i)!);
-      const slots = now.map((x, j) => {
-        const slot = j < old.length ? old[j]! : next++;
-        writes.push([slot, x]);
-        return slot;
-      });
-      for (const i of old.slice(now.length)) writes.push([i, null]);
-      owners.set(k, slots);
-    }
-    return { before, writes, owners };
-  }
-
   /** What svcproxy owns in the kernel now (always re-read). */
   async read(): Promise<ServicePortState[]> {
     await this.ensureUsable();
     const states = await this.current.read();
-    this.applied = new AppliedList(states);
+    this.store.load(states);
     return states;
   }
 
@@ -301,24 +168,22 @@ export class ServiceProxy {
    * mode drain, then remove the old mode's state (make-before-break).
    */
   async switchMode(target: Mode, options: { drainTimeoutMs?: number } = {}): Promise<SwitchResult> {
-    await this.ensureUsable();
+    const fromCapability = await this.ensureUsable();
     const next = await createDataplane(target, this.opts);
-    const lastSet = this.currentSet();
-    const states = lastSet ? undefined : (this.applied?.toArray() ?? (await this.current.read()));
+    // with no full set applied, the target gets what the kernel holds
+    const store = this.store.hasSet ? this.store : await this.loadedStore();
     const result = await handOver({
       from: this.current,
+      fromCapability,
       to: next,
-      desired: (families) =>
-        lastSet
-          ? flatten(lastSet.services, { nodeName: this.opts.nodeName ?? hostname(), nodeZone: this.opts.nodeZone, families })
-          : states!.filter((s) => families.includes(s.family)),
+      desired: store.switchTarget(),
       drainTimeoutMs: options.drainTimeoutMs ?? 30_000,
       opts: this.opts,
     });
     await this.current.close();
     this.current = next;
     this.capability = undefined;
-    this.applied = new AppliedList(result.desired);
+    this.store.load(result.desired);
     return result;
   }
 
@@ -327,7 +192,7 @@ export class ServiceProxy {
     await this.ensureUsable();
     await this.current.cleanup();
     await removeKeeper(this.opts).catch(() => false);
-    this.applied = new AppliedList([]);
+    this.store.load([]);
   }
 
   async close(): Promise<void> {

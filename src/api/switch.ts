@@ -7,10 +7,9 @@
  * connected socket (bpf); IPVS connections are drained before its state goes.
  */
 import { SvcproxyError } from '../errors.js';
-import type { Dataplane, DataplaneOptions } from '../dataplanes/types.js';
+import type { Capability, Dataplane, DataplaneOptions } from '../dataplanes/types.js';
 import { diff, type Family, type ServicePortState } from '../plan/index.js';
 import { installKeeper, removeKeeper } from '../dataplanes/handover/keeper.js';
-import { traitsOf } from '../dataplanes/traits.js';
 
 export interface SwitchResult {
   from: Dataplane['mode'];
@@ -22,6 +21,8 @@ export interface SwitchResult {
 
 export interface HandOver {
   from: Dataplane;
+  /** what `from` is (its traits decide the keeper) */
+  fromCapability: Capability;
   to: Dataplane;
   desired: (families: Family[]) => ServicePortState[];
   drainTimeoutMs: number;
@@ -62,8 +63,8 @@ export async function handOver(h: HandOver): Promise<SwitchResult> {
 
   s = performance.now();
   // The old mode's flows live on in conntrack: keep it (and the nat hooks) alive if the target will not.
-  if (traitsOf(from.mode).nat && !traitsOf(to.mode).holdsConntrack) await installKeeper(h.opts);
+  if (h.fromCapability.traits.nat && !cap.traits.holdsConntrack) await installKeeper(h.opts);
   await from.cleanup();
-  if (traitsOf(to.mode).holdsConntrack) await removeKeeper(h.opts);
+  if (cap.traits.holdsConntrack) await removeKeeper(h.opts);
   return { from: from.mode, to: to.mode, desired, timings: { program, verify, drain, remove: t(s) } };
 }

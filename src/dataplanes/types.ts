@@ -4,6 +4,7 @@
  * reads back what it owns, and removes exactly that.
  */
 import type { Family, Plan, ServicePortState } from '../plan/types.js';
+import type { ModeTraits } from './traits.js';
 
 export type Mode = 'iptables' | 'nftables' | 'ipvs' | 'bpf';
 export const MODES: readonly Mode[] = ['iptables', 'nftables', 'ipvs', 'bpf'];
@@ -47,6 +48,8 @@ export interface Capability {
   /** versions found (kernel, iptables, libnftables...) */
   versions: Record<string, string>;
   families: Family[];
+  /** what the mode is (NAT, keeps conntrack alive, needs a cgroup, rank): from traits.ts */
+  traits: ModeTraits;
   /** more detail for `detect --json` */
   notes?: string[];
 }

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { recommend } from '../../src/api/choose.js';
+import { traitsOf } from '../../src/dataplanes/traits.js';
 import type { Capability, Mode } from '../../src/dataplanes/types.js';
 
 const caps = (usable: Mode[]): Capability[] =>
-  (['iptables', 'nftables', 'ipvs', 'bpf'] as Mode[]).map((mode) => ({ mode, usable: usable.includes(mode), reason: usable.includes(mode) ? undefined : 'missing', versions: {}, families: [4] }));
+  (['iptables', 'nftables', 'ipvs', 'bpf'] as Mode[]).map((mode) => ({ mode, usable: usable.includes(mode), reason: usable.includes(mode) ? undefined : 'missing', versions: {}, traits: traitsOf(mode), families: [4] }));
 
 describe('recommend (ranked by mode traits)', () => {
   it('prefers nftables, then ipvs, then iptables', () => {

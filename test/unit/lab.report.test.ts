@@ -15,6 +15,7 @@ import { umlPlan } from '../../src/lab/uml.js';
 import { flatten } from '../../src/plan/flatten.js';
 import { fixture, lat, point } from './lab.fixture.js';
 import { medianOfRounds } from '../../src/lab/loadgen.js';
+import { traitsOf } from '../../src/dataplanes/traits.js';
 
 describe('lab statistics', () => {
   it('takes nearest-rank percentiles like svp-load does', () => {
@@ -225,7 +226,7 @@ describe('lab odds and ends', () => {
   });
 
   it('plans User-Mode Linux only when IPVS exists but the host kernel lacks it', () => {
-    const cap = (reason: string) => [{ mode: 'ipvs' as const, usable: false, reason, versions: {}, families: [] }];
+    const cap = (reason: string) => [{ mode: 'ipvs' as const, usable: false, reason, versions: {}, traits: traitsOf('ipvs'), families: [] }];
     expect(umlPlan(['ipvs'], cap('not implemented yet in this svcproxy version'), true, undefined).modes).toEqual([]);
     expect(umlPlan(['ipvs'], cap('not implemented yet'), true, undefined).reasons.get('ipvs')).toMatch(/^not measured: not implemented/);
     expect(umlPlan(['ipvs'], cap('the kernel has no IPVS'), true, undefined).modes).toEqual(['iptables', 'ipvs']);

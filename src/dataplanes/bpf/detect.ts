@@ -4,6 +4,7 @@ import { release } from 'node:os';
 import { bpfAddon } from '../../native/bpf.js';
 import type { Capability } from '../types.js';
 import { objectPath } from './paths.js';
+import { traitsOf } from '../traits.js';
 
 // statfs f_type values (linux/magic.h)
 export const CGROUP2_SUPER_MAGIC = 0x63677270;
@@ -40,7 +41,7 @@ function effectiveCaps(): bigint {
 export async function detectBpf(cgroup: string | undefined, bpffs: string): Promise<Capability> {
   const versions: Record<string, string> = { kernel: release() };
   const notes: string[] = [];
-  const result = (reason?: string): Capability => ({ mode: 'bpf', usable: reason === undefined, reason, versions, families: [4, 6], notes });
+  const result = (reason?: string): Capability => ({ mode: 'bpf', usable: reason === undefined, reason, versions, traits: traitsOf('bpf'), families: [4, 6], notes });
 
   const mounts = cgroup2Mounts();
   if (mounts.length === 0) return result('no cgroup v2 hierarchy is mounted (mount -t cgroup2 none /sys/fs/cgroup)');

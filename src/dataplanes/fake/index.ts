@@ -9,6 +9,7 @@ import { SvcproxyError } from '../../errors.js';
 import type { Backend, Plan, ServicePortState } from '../../plan/types.js';
 import { describePort } from '../../plan/render.js';
 import type { ApplyStats, Capability, Dataplane } from '../types.js';
+import { traitsOf } from '../traits.js';
 
 export interface FakeConnection {
   /** the endpoint chosen, or the error a real client would see */
@@ -38,7 +39,7 @@ export class FakeDataplane implements Dataplane {
   constructor(private readonly opts: FakeOptions = {}) {}
 
   async detect(): Promise<Capability> {
-    return { mode: 'fake', usable: true, versions: { fake: '1' }, families: [4, 6] };
+    return { mode: 'fake', usable: true, versions: { fake: '1' }, traits: traitsOf('fake'), families: [4, 6] };
   }
 
   async read(): Promise<ServicePortState[]> {

@@ -9,6 +9,7 @@ import { detectBackend, type IptablesBackend } from '../netfilter/runner.js';
 import { parseSave, type Owned } from './parse.js';
 import { renderCleanup, renderRestore, type KernelView } from './restore.js';
 import type { RuleOptions } from './rules.js';
+import { traitsOf } from '../traits.js';
 
 export const DEFAULT_MASQ_BIT = 0x2000;
 
@@ -42,9 +43,9 @@ export class IptablesDataplane implements Dataplane {
         (r) => (versions.conntrack = (r.out || r.err).trim()),
         () => undefined,
       );
-      return { mode: this.mode, usable: true, versions, families: [4], notes: [`iptables-${b.flavour}`] };
+      return { mode: this.mode, usable: true, versions, traits: traitsOf(this.mode), families: [4], notes: [`iptables-${b.flavour}`] };
     } catch (e) {
-      return { mode: this.mode, usable: false, reason: (e as Error).message, versions, families: [] };
+      return { mode: this.mode, usable: false, reason: (e as Error).message, versions, traits: traitsOf(this.mode), families: [] };
     }
   }
 

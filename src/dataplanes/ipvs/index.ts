@@ -22,6 +22,7 @@ import { inMasqChain, removeMasq, syncMasq } from './masq.js';
 import { ipvsSysctls } from './sysctls.js';
 import { appendRecord, loadRecord, recorded, removeRecord, saveRecord, type Draining, type IpvsRecord, type RecordEntry } from './state.js';
 import { deleteAddresses, deleteDummy, ensureHolder, holderAddresses, holderVIPs, nodeAddresses, syncVIPRoutes, VipRefs } from './vips.js';
+import { traitsOf } from '../traits.js';
 
 export type IpvsDataplaneOptions = DataplaneOptions & { scheduler?: string };
 
@@ -69,9 +70,9 @@ export class IpvsDataplane implements Dataplane {
       versions.ipvs = info.version;
       const b = await this.ipt();
       versions.iptables = b.version;
-      return { mode: this.mode, usable: true, versions, families: [4, 6], notes: [`IPVS ${info.version}, connection table ${info.connTabSize}`, `iptables-${b.flavour} for masquerade`] };
+      return { mode: this.mode, usable: true, versions, traits: traitsOf(this.mode), families: [4, 6], notes: [`IPVS ${info.version}, connection table ${info.connTabSize}`, `iptables-${b.flavour} for masquerade`] };
     } catch (e) {
-      return { mode: this.mode, usable: false, reason: (e as Error).message, versions, families: [] };
+      return { mode: this.mode, usable: false, reason: (e as Error).message, versions, traits: traitsOf(this.mode), families: [] };
     }
   }
 

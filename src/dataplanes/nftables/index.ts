@@ -36,6 +36,7 @@ import { decodeDump } from './decode.js';
 import { jsonVersion, liveTables, statesFromElements, tableNames } from './read.js';
 import { buildTable, chainDelta, dropTable, setSize, swapTables, tableRef } from './ruleset.js';
 import { validateCIDR, validatePorts } from './validate.js';
+import { traitsOf } from '../traits.js';
 
 export const DEFAULT_MASQUERADE_BIT = 0x2000;
 const FAMILIES: Family[] = [4, 6];
@@ -132,10 +133,10 @@ export class NftablesDataplane implements Dataplane {
       const out = await this.run('list chains', true);
       const v = jsonVersion(out);
       if (v) versions.libnftables = v;
-      return { mode: this.mode, usable: true, versions, families: FAMILIES };
+      return { mode: this.mode, usable: true, versions, traits: traitsOf(this.mode), families: FAMILIES };
     } catch (e) {
       const why = e instanceof Error ? e.message : String(e);
-      return { mode: this.mode, usable: false, reason: `libnftables cannot talk to nf_tables: ${why}`, versions, families: [] };
+      return { mode: this.mode, usable: false, reason: `libnftables cannot talk to nf_tables: ${why}`, versions, traits: traitsOf(this.mode), families: [] };
     }
   }
 
