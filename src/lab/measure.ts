@@ -4,6 +4,7 @@
  * path (origin -> backend, no rules loaded) every ratio is taken against.
  */
 import type { ServiceProxy } from '../api/proxy.js';
+import type { Service } from '../model/types.js';
 import type { Topology } from '../sandbox/topology.js';
 import { flushConntrack, measureLatency, measureLatencyRounds, measureRate, measureThroughput, type Where } from './loadgen.js';
 import { kernelMemoryKiB } from './machine.js';
@@ -81,30 +82,20 @@ export async function measureDirect(topo: Topology, where: Where, origin: Origin
 /** Steps measurePoint() reports, for the progress total. */
 export const pointSteps = (s: MeasureSettings): number => 7 + (s.iperfSeconds > 0 ? 1 : 0);
 
-export async function measurePoint(
-  proxy: ServiceProxy,
-  topo: Topology,
-  where: Where,
-  size: { services: number; endpoints: number },
-  s: MeasureSettings,
-  step: (what: string) => void,
-): Promise<Point> {
-  const services = labServices(size.services, size.endpoints);
-  const lastVip = vipOf(size.services - 1);
+type Size = { services: number; endpoints: number };
 
-  step('direct path, no rules loaded');
-  await flushConntrack(topo);
-  const directBefore = await measureLatencyRounds(where, backendAddress(0), BACKEND_PORT, s.samples, s.rounds);
-
-  step('full sync');
+/** The full sync from empty: its time, the kernel memory it took, and the process memory after. */
+async function fullSync(proxy: ServiceProxy, services: Service[], size: Size, s: MeasureSettings) {
   const kernelBefore = kernelMemoryKiB();
   const t0 = performance.now();
   const applied = await withDeadline(proxy.apply(asSet(services)), s.syncTimeoutSeconds, s.abortKernelWork, `full sync of ${size.services} x ${size.endpoints}`);
   const wallMs = performance.now() - t0;
   const kernelDeltaKiB = kernelMemoryKiB() - kernelBefore;
-  const mem = process.memoryUsage();
-  const stats = applied.stats!;
+  return { wallMs, kernelDeltaKiB, mem: process.memoryUsage(), stats: applied.stats! };
+}
 
+/** Latency to the first and last service and the direct path with rules loaded, the rate and throughput through a VIP. */
+async function dataPath(topo: Topology, where: Where, lastVip: string, s: MeasureSettings, step: Step) {
   await flushConntrack(topo);
   step('latency, first service');
   const first = await measureLatencyRounds(where, vipOf(0), SERVICE_PORT, s.samples, s.rounds);
@@ -120,11 +111,11 @@ export async function measurePoint(
     throughput = await measureThroughput(where, IPERF_VIP, IPERF_PORT, s.iperfSeconds);
   }
   await flushConntrack(topo);
-  // The flush frees thousands of flows from the rate run through RCU callbacks: the first map
-  // writes after it measured 2-4 ms in the kernel in every mode. Let the kernel finish first.
-  await new Promise((r) => setTimeout(r, SETTLE_MS));
+  return { first, last, directLoaded, rate, throughput };
+}
 
-  step('one endpoint change');
+/** One-endpoint changes of the last service, as a controller hands them over on EndpointSlice events. */
+async function endpointChanges(proxy: ServiceProxy, services: Service[], s: MeasureSettings) {
   const wall: number[] = [];
   const kernel: number[] = [];
   const written: number[] = [];
@@ -142,18 +133,38 @@ export async function measurePoint(
     kernel.push(r.stats!.kernelMs);
     written.push(r.stats!.written);
   }
+  return { wallMs: wall, kernelMs: kernel, medianWallMs: median(wall), medianKernelMs: median(kernel), written };
+}
+
+export async function measurePoint(proxy: ServiceProxy, topo: Topology, where: Where, size: Size, s: MeasureSettings, step: Step): Promise<Point> {
+  const services = labServices(size.services, size.endpoints);
+
+  step('direct path, no rules loaded');
+  await flushConntrack(topo);
+  const directBefore = await measureLatencyRounds(where, backendAddress(0), BACKEND_PORT, s.samples, s.rounds);
+
+  step('full sync');
+  const sync = await fullSync(proxy, services, size, s);
+  const { first, last, directLoaded, rate, throughput } = await dataPath(topo, where, vipOf(size.services - 1), s, step);
+  // The flush frees thousands of flows from the rate run through RCU callbacks: the first map
+  // writes after it measured 2-4 ms in the kernel in every mode. Let the kernel finish first.
+  await new Promise((r) => setTimeout(r, SETTLE_MS));
+
+  step('one endpoint change');
+  const change = await endpointChanges(proxy, services, s);
 
   const c0 = performance.now();
   await proxy.cleanup();
   const cleanupMs = performance.now() - c0;
 
+  const { mem } = sync;
   return {
     services: size.services,
     endpoints: size.endpoints,
-    sync: { wallMs, kernelMs: stats.kernelMs, detail: stats.detail },
-    change: { wallMs: wall, kernelMs: kernel, medianWallMs: median(wall), medianKernelMs: median(kernel), written },
+    sync: { wallMs: sync.wallMs, kernelMs: sync.stats.kernelMs, detail: sync.stats.detail },
+    change,
     cleanupMs,
-    memory: { rssKiB: Math.round(mem.rss / 1024), heapUsedKiB: Math.round(mem.heapUsed / 1024), kernelDeltaKiB },
+    memory: { rssKiB: Math.round(mem.rss / 1024), heapUsedKiB: Math.round(mem.heapUsed / 1024), kernelDeltaKiB: sync.kernelDeltaKiB },
     latency: { first, last, directLoaded, directBefore },
     rate,
     throughput,
