@@ -1,9 +1,9 @@
 /**
- * The public API: open() a mode in a namespace, then apply / diff / read /
- * cleanup / switchMode. Every apply is a transaction: the input is validated
- * completely (model/), turned into a plan against what the kernel holds
- * (plan/), and only then handed to the dataplane, which applies it
- * atomically where the kernel allows.
+ * The public API: open() a mode in a namespace, then apply / update / diff /
+ * read / cleanup / switchMode. Every apply is a transaction: the input is
+ * validated completely (model/), turned into a plan against what the kernel
+ * holds by the ServiceStore (store/), and only then handed to the dataplane,
+ * which applies it atomically where the kernel allows.
  */
 import { hostname } from 'node:os';
 import { SvcproxyError } from '../errors.js';

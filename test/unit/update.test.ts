@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ServiceProxy } from '../../src/api/proxy.js';
 import { FakeDataplane } from '../../src/dataplanes/fake/index.js';
 import { parseServices } from '../../src/model/load.js';
+import { SvcproxyError } from '../../src/errors.js';
 
 const set = (n: number) =>
   parseServices(
@@ -99,5 +100,22 @@ describe('ServiceProxy.update (partial changes)', () => {
     const seen = new Map<string, [number, string]>();
     for (const x of read) seen.set(x.name, [(seen.get(x.name)?.[0] ?? 0) + 1, x.internal[0]!.address]);
     expect(seen).toEqual(want);
+  });
+  it('a failed kernel call drops the applied list: the next update is planned against a fresh read', async () => {
+    const opts: { failNextApply?: SvcproxyError } = {};
+    const dp = new FakeDataplane(opts);
+    const p = new ServiceProxy(dp, { nodeName: 'n' });
+    await p.apply(set(5));
+    opts.failNextApply = new SvcproxyError('injected', { code: 'EIO', op: 'apply' });
+    const s1 = parseServices('services: [{name: s1, clusterIP: 10.96.0.2, ports: [{port: 80}], endpoints: [{address: 10.0.0.5}]}]').services;
+    await expect(p.update({ set: s1 })).rejects.toThrow('injected');
+    // the proxy had written s1 into its list before the call; the kernel still holds the old s1
+    let reads = 0;
+    const read = dp.read.bind(dp);
+    dp.read = async () => (reads++, read());
+    const r = await p.update({ set: s1 });
+    expect(reads).toBe(1);
+    expect(r.plan.changes.changed.map((c) => c.after.name)).toEqual(['s1']);
+    expect((await dp.read()).find((x) => x.name === 's1')!.internal).toEqual([{ address: '10.0.0.5', port: 80 }]);
   });
 });
