@@ -4,4 +4,5 @@ export { SvcproxyError } from './errors.js';
 export * from './model/index.js';
 export * from './plan/index.js';
 export type { Dataplane, DataplaneOptions, Capability, Mode, ApplyStats } from './dataplanes/types.js';
+export type { ModeTraits } from './dataplanes/traits.js';
 export { MODES } from './dataplanes/types.js';
