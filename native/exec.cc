@@ -30,7 +30,7 @@ struct ExecResult {
 
 class ExecWorker : public PromiseWorker {
  public:
-  ExecWorker(Napi::Env env, std::vector<std::string> argv, std::string input, std::string netns)
+  ExecWorker(Napi::Env env, std::vector<std::string> argv, std::string input, NetnsTarget netns)
       : PromiseWorker(env), argv_(std::move(argv)), input_(std::move(input)), netns_(std::move(netns)) {}
 
  protected:
@@ -135,11 +135,11 @@ class ExecWorker : public PromiseWorker {
 
   std::vector<std::string> argv_;
   std::string input_;
-  std::string netns_;
+  NetnsTarget netns_;
   ExecResult res_;
 };
 
-// exec({ argv: string[], input?: Buffer|string, netns?: string }) -> Promise
+// exec({ argv: string[], input?: Buffer|string, netns?: handle|name|path }) -> Promise
 Napi::Value Exec(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsObject()) return ThrowError(env, "EINVAL", "exec", "exec: options object required");
@@ -157,9 +157,9 @@ Napi::Value Exec(const Napi::CallbackInfo& info) {
   } else if (iv.IsString()) {
     input = iv.As<Napi::String>().Utf8Value();
   }
-  std::string netns;
-  Napi::Value nv = o.Get("netns");
-  if (nv.IsString()) netns = nv.As<Napi::String>().Utf8Value();
+  NetnsTarget netns;
+  std::string bad = NetnsFromJs(o.Get("netns"), &netns);
+  if (!bad.empty()) return ThrowError(env, "EINVAL", "exec", "exec: " + bad);
   auto* w = new ExecWorker(env, std::move(argv), std::move(input), std::move(netns));
   return w->Enqueue();
 }
