@@ -82,9 +82,8 @@ export const recorded = (s: ServicePortState): ServicePortState => ({ ...s, inte
 
 export function recordPath(ns: Netns): string {
   const netns = netnsName(ns);
-  const path = netns === '' ? '/proc/self/ns/net' : netns.startsWith('/') ? netns : `/run/netns/${netns}`;
-  // the handle's inode: the namespace it opened, even if the name now names another
-  const ino = isNetnsHandle(ns) ? ns.ino : statSync(path).ino;
+  // a handle's inode: the namespace it opened, even if the name now names another
+  const ino = isNetnsHandle(ns) ? ns.ino : statSync(netns === '' ? '/proc/self/ns/net' : netns.startsWith('/') ? netns : `/run/netns/${netns}`).ino;
   const name = (netns === '' ? 'current' : netns.split('/').filter(Boolean).join('_')).replace(/[^A-Za-z0-9_.-]/g, '_');
   return join(stateDir, `${name}-${ino}.json`);
 }
