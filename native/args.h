@@ -1,6 +1,11 @@
-// Reading a binding's arguments: every binding takes one options object.
-// Absent or mistyped fields read as the default; bindings that must reject
-// them check the type themselves and name the field.
+// Reading a binding's arguments. The convention: a binding takes one options
+// object (exec, netns*, ipvs*, ipset*, bpf*), read with Options() and the
+// readers below: absent or mistyped fields read as the default, and a binding
+// that must reject them checks the type itself and names the field in its
+// EINVAL message. Not yet converted, and positional: the nft* bindings
+// (handle first: nftRun(handle, text, json), see src/native/nft.ts).
+// A namespace argument (`netns`) is read by NetnsFromJs (netns.h): a handle
+// from netnsOpen, a name or path, or nothing.
 #pragma once
 #include <napi.h>
 

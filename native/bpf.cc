@@ -110,11 +110,12 @@ class UnloadWorker : public PromiseWorker {
   std::string dir_;
 };
 
-// bpfUnload(pinDir)
+// bpfUnload({ pinDir })
 Napi::Value Unload(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsString()) return ThrowError(env, "EINVAL", "bpf.unload", "bpfUnload: pinDir required");
-  auto* w = new UnloadWorker(env, info[0].As<Napi::String>().Utf8Value());
+  std::string dir = Str(Options(info), "pinDir");
+  if (dir.empty()) return ThrowError(env, "EINVAL", "bpf.unload", "bpfUnload: pinDir required");
+  auto* w = new UnloadWorker(env, std::move(dir));
   return w->Enqueue();
 }
 
@@ -129,11 +130,12 @@ class MapOpsWorker : public PromiseWorker {
   std::vector<bpf::MapOp> ops_;
 };
 
-// bpfMapOps([{ path, op: 'update'|'delete', keys: Buffer, values?: Buffer }])
+// bpfMapOps({ ops: [{ path, op: 'update'|'delete', keys: Buffer, values?: Buffer }] })
 Napi::Value MapOps(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsArray()) return ThrowError(env, "EINVAL", "bpf.update", "bpfMapOps: array of ops required");
-  Napi::Array arr = info[0].As<Napi::Array>();
+  Napi::Value list = Options(info).Get("ops");
+  if (!list.IsArray()) return ThrowError(env, "EINVAL", "bpf.update", "bpfMapOps: ops: array of ops required");
+  Napi::Array arr = list.As<Napi::Array>();
   std::vector<bpf::MapOp> ops;
   for (uint32_t i = 0; i < arr.Length(); i++) {
     Napi::Value v = arr.Get(i);
@@ -169,11 +171,12 @@ class DumpWorker : public PromiseWorker {
   bpf::MapDump dump_;
 };
 
-// bpfMapDump(path)
+// bpfMapDump({ path })
 Napi::Value MapDump(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsString()) return ThrowError(env, "EINVAL", "bpf.dump", "bpfMapDump: path required");
-  auto* w = new DumpWorker(env, info[0].As<Napi::String>().Utf8Value());
+  std::string path = Str(Options(info), "path");
+  if (path.empty()) return ThrowError(env, "EINVAL", "bpf.dump", "bpfMapDump: path required");
+  auto* w = new DumpWorker(env, std::move(path));
   return w->Enqueue();
 }
 

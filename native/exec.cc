@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <string>
 #include <vector>
@@ -30,7 +31,7 @@ struct ExecResult {
 
 class ExecWorker : public PromiseWorker {
  public:
-  ExecWorker(Napi::Env env, std::vector<std::string> argv, std::string input, std::string netns)
+  ExecWorker(Napi::Env env, std::vector<std::string> argv, std::string input, NetnsTarget netns)
       : PromiseWorker(env), argv_(std::move(argv)), input_(std::move(input)), netns_(std::move(netns)) {}
 
  protected:
@@ -56,29 +57,8 @@ class ExecWorker : public PromiseWorker {
       err_.SetErrno("exec", errno, "pipe");
       return;
     }
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
-    // Reset signal dispositions the parent (node) may have changed.
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    sigset_t def;
-    sigfillset(&def);
-    posix_spawnattr_setsigdefault(&attr, &def);
-    sigset_t none;
-    sigemptyset(&none);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-
-    std::vector<char*> args;
-    for (auto& a : argv_) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
     pid_t pid;
-    int rc = posix_spawnp(&pid, args[0], &fa, &attr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&attr);
+    int rc = SpawnChild(argv_, {in[0], out[1], errp[1]}, &pid);
     close(in[0]);
     close(out[1]);
     close(errp[1]);
@@ -95,6 +75,29 @@ class ExecWorker : public PromiseWorker {
     }
     if (WIFEXITED(wstatus)) res_.status = WEXITSTATUS(wstatus);
     if (WIFSIGNALED(wstatus)) res_.signal = WTERMSIG(wstatus);
+  }
+
+  // posix_spawnp argv with fds 0, 1, 2 on `stdio` and default signal
+  // dispositions and mask (node changes them); 0 or the spawn errno.
+  static int SpawnChild(const std::vector<std::string>& argv, std::array<int, 3> stdio, pid_t* pid) {
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    for (int fd = 0; fd < 3; fd++) posix_spawn_file_actions_adddup2(&fa, stdio[fd], fd);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t all, none;
+    sigfillset(&all);
+    sigemptyset(&none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    int rc = posix_spawnp(pid, args[0], &fa, &attr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    return rc;
   }
 
   // Write stdin and drain stdout/stderr together so neither pipe fills up.
@@ -135,11 +138,11 @@ class ExecWorker : public PromiseWorker {
 
   std::vector<std::string> argv_;
   std::string input_;
-  std::string netns_;
+  NetnsTarget netns_;
   ExecResult res_;
 };
 
-// exec({ argv: string[], input?: Buffer|string, netns?: string }) -> Promise
+// exec({ argv: string[], input?: Buffer|string, netns?: handle|name|path }) -> Promise
 Napi::Value Exec(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsObject()) return ThrowError(env, "EINVAL", "exec", "exec: options object required");
@@ -157,9 +160,9 @@ Napi::Value Exec(const Napi::CallbackInfo& info) {
   } else if (iv.IsString()) {
     input = iv.As<Napi::String>().Utf8Value();
   }
-  std::string netns;
-  Napi::Value nv = o.Get("netns");
-  if (nv.IsString()) netns = nv.As<Napi::String>().Utf8Value();
+  NetnsTarget netns;
+  std::string bad = NetnsFromJs(o.Get("netns"), &netns);
+  if (!bad.empty()) return ThrowError(env, "EINVAL", "exec", "exec: " + bad);
   auto* w = new ExecWorker(env, std::move(argv), std::move(input), std::move(netns));
   return w->Enqueue();
 }

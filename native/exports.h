@@ -4,7 +4,7 @@
 
 namespace svcproxy {
 void InitExec(Napi::Env env, Napi::Object exports);   // exec.cc
-void InitNetns(Napi::Env env, Napi::Object exports);  // addon.cc (netns probes)
+void InitNetns(Napi::Env env, Napi::Object exports);  // addon.cc (namespace handles)
 void InitNft(Napi::Env env, Napi::Object exports);    // nft.cc  (libnftables)
 void InitIpvs(Napi::Env env, Napi::Object exports);   // ipvs.cc (IPVS genl, libmnl)
 void InitIpset(Napi::Env env, Napi::Object exports);  // ipset.cc (ipset over nfnetlink)

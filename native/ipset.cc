@@ -96,7 +96,7 @@ Message Encode(const Op& op) {
 // Base: enter the namespace, open a netfilter netlink socket there, then Work().
 class IpsetWorker : public PromiseWorker {
  public:
-  IpsetWorker(Napi::Env env, std::string netns) : PromiseWorker(env), netns_(std::move(netns)) {}
+  IpsetWorker(Napi::Env env, NetnsTarget netns) : PromiseWorker(env), netns_(std::move(netns)) {}
 
  protected:
   void Run() override {
@@ -108,12 +108,12 @@ class IpsetWorker : public PromiseWorker {
   virtual void Work(NetlinkSocket& sock) = 0;
 
  private:
-  std::string netns_;
+  NetnsTarget netns_;
 };
 
 class BatchWorker : public IpsetWorker {
  public:
-  BatchWorker(Napi::Env env, std::string netns, std::vector<Op> ops) : IpsetWorker(env, std::move(netns)), ops_(std::move(ops)) {}
+  BatchWorker(Napi::Env env, NetnsTarget netns, std::vector<Op> ops) : IpsetWorker(env, std::move(netns)), ops_(std::move(ops)) {}
 
  protected:
   void Work(NetlinkSocket& sock) override {
@@ -217,12 +217,18 @@ Napi::Value Batch(const Napi::CallbackInfo& info) {
     std::string e = v.IsObject() ? OpFromJs(v.As<Napi::Object>(), &ops[i]) : "object required";
     if (!e.empty()) return ThrowError(env, "EINVAL", "ipset.batch", "ops[" + std::to_string(i) + "]." + e);
   }
-  auto* w = new BatchWorker(env, Str(o, "netns"), std::move(ops));
+  NetnsTarget netns;
+  std::string bad = NetnsFromJs(o.Get("netns"), &netns);
+  if (!bad.empty()) return ThrowError(env, "EINVAL", "ipset.batch", "ipsetBatch: " + bad);
+  auto* w = new BatchWorker(env, std::move(netns), std::move(ops));
   return w->Enqueue();
 }
 
 Napi::Value Names(const Napi::CallbackInfo& info) {
-  auto* w = new NamesWorker(info.Env(), Str(Options(info), "netns"));
+  NetnsTarget netns;
+  std::string bad = NetnsFromJs(Options(info).Get("netns"), &netns);
+  if (!bad.empty()) return ThrowError(info.Env(), "EINVAL", "ipset.names", "ipsetNames: " + bad);
+  auto* w = new NamesWorker(info.Env(), std::move(netns));
   return w->Enqueue();
 }
 

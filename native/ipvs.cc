@@ -323,7 +323,7 @@ class TimeoutsWorker : public IpvsWorker {
 
 class SysctlWorker : public PromiseWorker {
  public:
-  SysctlWorker(Napi::Env env, std::string netns, std::map<std::string, std::string> set)
+  SysctlWorker(Napi::Env env, NetnsTarget netns, std::map<std::string, std::string> set)
       : PromiseWorker(env), netns_(std::move(netns)), set_(std::move(set)) {}
 
  protected:
@@ -352,7 +352,7 @@ class SysctlWorker : public PromiseWorker {
   }
 
  private:
-  std::string netns_;
+  NetnsTarget netns_;
   std::map<std::string, std::string> set_;
   std::map<std::string, std::string> prev_;
 };
@@ -360,7 +360,10 @@ class SysctlWorker : public PromiseWorker {
 bool Inline(const Napi::Object& o) { return o.Get("inline").ToBoolean(); }
 
 Napi::Value Open(const Napi::CallbackInfo& info) {
-  return (new OpenWorker(info.Env(), std::make_shared<Session>(Str(Options(info), "netns"))))->Enqueue();
+  NetnsTarget netns;
+  std::string bad = NetnsFromJs(Options(info).Get("netns"), &netns);
+  if (!bad.empty()) return ThrowError(info.Env(), "EINVAL", "ipvs.open", "ipvsOpen: " + bad);
+  return (new OpenWorker(info.Env(), std::make_shared<Session>(std::move(netns))))->Enqueue();
 }
 
 Napi::Value Close(const Napi::CallbackInfo& info) {
@@ -452,7 +455,10 @@ Napi::Value Sysctl(const Napi::CallbackInfo& info) {
       return ThrowError(env, "EINVAL", "ipvs.sysctl", "ipvsSysctl: bad sysctl name " + k);
     writes[k] = set.Get(k).ToString().Utf8Value();
   }
-  return (new SysctlWorker(env, Str(o, "netns"), std::move(writes)))->Enqueue();
+  NetnsTarget netns;
+  std::string bad = NetnsFromJs(o.Get("netns"), &netns);
+  if (!bad.empty()) return ThrowError(env, "EINVAL", "ipvs.sysctl", "ipvsSysctl: " + bad);
+  return (new SysctlWorker(env, std::move(netns), std::move(writes)))->Enqueue();
 }
 
 }  // namespace

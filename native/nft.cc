@@ -36,7 +36,7 @@ namespace svcproxy {
 namespace {
 
 struct NftHandle {
-  std::string netns;
+  NetnsTarget netns;
   std::mutex mu;               // one command at a time per context
   struct nft_ctx* ctx = nullptr;
   struct mnl_socket* batch = nullptr;  // element batches (nft/elements.h), opened on first use in netns
@@ -66,7 +66,7 @@ NftHandle* UnwrapHandle(const Napi::Value& v) {
 
 class OpenWorker : public PromiseWorker {
  public:
-  OpenWorker(Napi::Env env, std::string netns) : PromiseWorker(env), netns_(std::move(netns)) {}
+  OpenWorker(Napi::Env env, NetnsTarget netns) : PromiseWorker(env), netns_(std::move(netns)) {}
 
  protected:
   void Run() override {
@@ -92,7 +92,7 @@ class OpenWorker : public PromiseWorker {
   }
 
  private:
-  std::string netns_;
+  NetnsTarget netns_;
   struct nft_ctx* ctx_ = nullptr;
 };
 
@@ -211,8 +211,9 @@ class CloseWorker : public PromiseWorker {
 
 Napi::Value NftOpen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  std::string netns;
-  if (info.Length() > 0 && info[0].IsString()) netns = info[0].As<Napi::String>().Utf8Value();
+  NetnsTarget netns;
+  std::string bad = info.Length() > 0 ? NetnsFromJs(info[0], &netns) : "";
+  if (!bad.empty()) return ThrowError(env, "EINVAL", "nft.open", "nftOpen: " + bad);
   auto* w = new OpenWorker(env, std::move(netns));
   return w->Enqueue();
 }

@@ -45,71 +45,83 @@ std::string LinkPinPath(const std::string& pin_dir, const std::string& prog) {
   return pin_dir + "/link_" + prog;
 }
 
-void Load(const LoadRequest& req, LoadResult* out, NativeError* err) {
-  LibbpfLogCapture log;
-  if (!MakeDirs(req.pin_dir, err)) return;
+namespace {
 
-  bpf_object* obj = bpf_object__open_file(req.object.c_str(), nullptr);
-  if (obj == nullptr) {
-    SetLibbpfError(err, "bpf.open", errno, "open " + req.object, log);
-    return;
-  }
-  // Maps: pinned by libbpf at load, or reused when already pinned (restart).
+// Give each map its pin path: libbpf pins it at load, or reuses the map
+// already pinned there (a restart keeps the maps' contents).
+void SetMapPins(bpf_object* obj, const std::string& pin_dir, std::vector<std::string>* maps) {
   bpf_map* map;
   bpf_object__for_each_map(map, obj) {
     const char* name = bpf_map__name(map);
     if (name[0] == '.') continue;  // .rodata/.bss stay private to the programs
-    std::string pin = req.pin_dir + "/" + name;
+    std::string pin = pin_dir + "/" + name;
     bpf_map__set_pin_path(map, pin.c_str());
-    out->maps.push_back(pin);
+    maps->push_back(pin);
   }
-  bool all_linked = true;
+}
+
+// Did a previous svcproxy process leave every link and map pinned? Then
+// there is nothing to load: adopt them.
+bool AllPinned(bpf_object* obj, const std::string& pin_dir, const std::vector<std::string>& maps) {
   bpf_program* prog;
   bpf_object__for_each_program(prog, obj) {
-    if (!Exists(LinkPinPath(req.pin_dir, bpf_program__name(prog)))) all_linked = false;
+    if (!Exists(LinkPinPath(pin_dir, bpf_program__name(prog)))) return false;
   }
-  if (all_linked) {
-    // A previous svcproxy process left everything attached: adopt it.
-    bool maps_pinned = true;
-    for (const auto& m : out->maps) maps_pinned = maps_pinned && Exists(m);
-    if (maps_pinned) {
-      bpf_object__for_each_program(prog, obj) out->links.push_back(LinkPinPath(req.pin_dir, bpf_program__name(prog)));
-      out->adopted = true;
-      bpf_object__close(obj);
-      return;
-    }
-  }
+  for (const auto& m : maps)
+    if (!Exists(m)) return false;
+  return true;
+}
 
-  int rc = bpf_object__load(obj);
-  if (rc != 0) {
-    SetLibbpfError(err, "bpf.load", -rc, "load " + req.object, log);
-    bpf_object__close(obj);
-    return;
-  }
-  int cg = open(req.cgroup.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (cg < 0) {
-    err->SetErrno("bpf.attach", errno, "open cgroup " + req.cgroup);
-    bpf_object__close(obj);
-    return;
-  }
+// Attach each program to the cgroup and pin its link; a link pinned
+// already (partially adopted) is kept. Stops at the first failure.
+void AttachAndPin(bpf_object* obj, const LoadRequest& req, int cg, LoadResult* out, NativeError* err,
+                  const LibbpfLogCapture& log) {
+  bpf_program* prog;
   bpf_object__for_each_program(prog, obj) {
     std::string pin = LinkPinPath(req.pin_dir, bpf_program__name(prog));
-    if (Exists(pin)) {  // partially adopted: keep the old link
+    if (Exists(pin)) {
       out->links.push_back(pin);
       continue;
     }
     bpf_link* link = bpf_program__attach_cgroup(prog, cg);
     if (link == nullptr) {
       SetLibbpfError(err, "bpf.attach", errno, std::string("attach ") + bpf_program__name(prog) + " to " + req.cgroup, log);
-      break;
+      return;
     }
-    rc = bpf_link__pin(link, pin.c_str());
+    int rc = bpf_link__pin(link, pin.c_str());
     if (rc != 0) SetLibbpfError(err, "bpf.pin", -rc, "pin " + pin, log);
     bpf_link__destroy(link);  // closes our fd; the pin keeps the link alive
-    if (rc != 0) break;
+    if (rc != 0) return;
     out->links.push_back(pin);
   }
+}
+
+// Load the programs and maps into the kernel, then attach them.
+void LoadAndAttach(bpf_object* obj, const LoadRequest& req, LoadResult* out, NativeError* err,
+                   const LibbpfLogCapture& log) {
+  int rc = bpf_object__load(obj);
+  if (rc != 0) return SetLibbpfError(err, "bpf.load", -rc, "load " + req.object, log);
+  int cg = open(req.cgroup.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (cg < 0) return err->SetErrno("bpf.attach", errno, "open cgroup " + req.cgroup);
+  AttachAndPin(obj, req, cg, out, err, log);
   close(cg);
+}
+
+}  // namespace
+
+void Load(const LoadRequest& req, LoadResult* out, NativeError* err) {
+  LibbpfLogCapture log;
+  if (!MakeDirs(req.pin_dir, err)) return;
+  bpf_object* obj = bpf_object__open_file(req.object.c_str(), nullptr);
+  if (obj == nullptr) return SetLibbpfError(err, "bpf.open", errno, "open " + req.object, log);
+  SetMapPins(obj, req.pin_dir, &out->maps);
+  if (AllPinned(obj, req.pin_dir, out->maps)) {
+    bpf_program* prog;
+    bpf_object__for_each_program(prog, obj) out->links.push_back(LinkPinPath(req.pin_dir, bpf_program__name(prog)));
+    out->adopted = true;
+  } else {
+    LoadAndAttach(obj, req, out, err, log);
+  }
   bpf_object__close(obj);
   if (err->failed()) {
     NativeError ignored;  // keep the first failure; undo what this call pinned

@@ -166,33 +166,28 @@ void RunMapOps(const std::vector<MapOp>& ops, NativeError* err) {
   }
 }
 
-void DumpMap(const std::string& path, MapDump* out, NativeError* err) {
-  MapCache cache;
-  const OpenMap* m = cache.Get(path, "bpf.dump", err);
-  if (m == nullptr) return;
-  const uint32_t ks = m->info.key_size, vs = ValueBytes(m->info), cap = m->info.max_entries;
-  out->key_size = ks;
-  out->value_size = vs;
-  std::vector<uint8_t>& keys = out->keys;
-  std::vector<uint8_t>& values = out->values;
+namespace {
 
-  // Batched lookup walks hash buckets; continue from the returned token. The
-  // buffers grow with what is found, not with max_entries (the backends map
-  // could hold 80 MiB; a sync of 30k services fills a few).
+// Batched lookup walks hash buckets; continue from the returned token. The
+// buffers grow with what is found, not with max_entries (the backends map
+// could hold 80 MiB; a sync of 30k services fills a few). False when the
+// map type has no batch support (nothing read, err untouched).
+bool DumpBatched(const OpenMap& m, const std::string& path, MapDump* out, NativeError* err) {
+  const uint32_t ks = out->key_size, vs = out->value_size, cap = m.info.max_entries;
   std::vector<uint8_t> in_token(ks > 8 ? ks : 8), out_token(in_token.size());
   bool first = true;
   uint32_t total = 0, chunk = std::min(cap, 4096u);
   while (total < cap) {
     uint32_t n = std::min(chunk, cap - total);
-    keys.resize(size_t(total + n) * ks);
-    values.resize(size_t(total + n) * vs);
-    int rc = bpf_map_lookup_batch(m->fd, first ? nullptr : in_token.data(), out_token.data(), &keys[size_t(total) * ks],
-                                  &values[size_t(total) * vs], &n, nullptr);
+    out->keys.resize(size_t(total + n) * ks);
+    out->values.resize(size_t(total + n) * vs);
+    int rc = bpf_map_lookup_batch(m.fd, first ? nullptr : in_token.data(), out_token.data(), &out->keys[size_t(total) * ks],
+                                  &out->values[size_t(total) * vs], &n, nullptr);
     int e = rc != 0 ? errno : 0;
     if (rc != 0 && e != ENOENT) {
-      if (first && (e == EINVAL || e == ENOTSUP || e == EOPNOTSUPP)) break;  // fall back below
+      if (first && (e == EINVAL || e == ENOTSUP || e == EOPNOTSUPP)) return false;
       err->SetErrno("bpf.dump", e, path);
-      return;
+      return true;
     }
     total += n;
     first = false;
@@ -200,28 +195,40 @@ void DumpMap(const std::string& path, MapDump* out, NativeError* err) {
     if (e == ENOENT) break;  // walked the whole map
     chunk = std::min(chunk * 2, 1u << 20);
   }
-  if (!first) {
-    out->count = total;
-    keys.resize(size_t(total) * ks);
-    values.resize(size_t(total) * vs);
-    return;
-  }
-  // No batch support for this map type: walk keys one by one.
-  std::vector<uint8_t> key(ks), next(ks), value(vs);
+  out->count = total;
+  out->keys.resize(size_t(total) * ks);
+  out->values.resize(size_t(total) * vs);
+  return true;
+}
+
+// Without batch support: walk the keys one by one.
+void DumpByKey(const OpenMap& m, MapDump* out) {
+  std::vector<uint8_t> key(out->key_size), next(out->key_size), value(out->value_size);
   bool have = false;
-  total = 0;
-  keys.clear();
-  values.clear();
-  while (total < cap && bpf_map_get_next_key(m->fd, have ? key.data() : nullptr, next.data()) == 0) {
-    if (bpf_map_lookup_elem(m->fd, next.data(), value.data()) == 0) {
-      keys.insert(keys.end(), next.begin(), next.end());
-      values.insert(values.end(), value.begin(), value.end());
+  uint32_t total = 0;
+  out->keys.clear();
+  out->values.clear();
+  while (total < m.info.max_entries && bpf_map_get_next_key(m.fd, have ? key.data() : nullptr, next.data()) == 0) {
+    if (bpf_map_lookup_elem(m.fd, next.data(), value.data()) == 0) {
+      out->keys.insert(out->keys.end(), next.begin(), next.end());
+      out->values.insert(out->values.end(), value.begin(), value.end());
       total++;
     }
     key = next;
     have = true;
   }
   out->count = total;
+}
+
+}  // namespace
+
+void DumpMap(const std::string& path, MapDump* out, NativeError* err) {
+  MapCache cache;
+  const OpenMap* m = cache.Get(path, "bpf.dump", err);
+  if (m == nullptr) return;
+  out->key_size = m->info.key_size;
+  out->value_size = ValueBytes(m->info);
+  if (!DumpBatched(*m, path, out, err)) DumpByKey(*m, out);
 }
 
 }  // namespace svcproxy::bpf

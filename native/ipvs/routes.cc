@@ -58,7 +58,7 @@ Message RouteMessage(uint16_t type, uint16_t flags, uint32_t seq, const Addr& ds
 // Base: enter the namespace, resolve the device, open an rtnetlink socket, then Work().
 class RouteWorker : public PromiseWorker {
  public:
-  RouteWorker(Napi::Env env, std::string netns, std::string dev, uint8_t protocol)
+  RouteWorker(Napi::Env env, NetnsTarget netns, std::string dev, uint8_t protocol)
       : PromiseWorker(env), netns_(std::move(netns)), dev_(std::move(dev)), protocol_(protocol) {}
 
  protected:
@@ -75,14 +75,15 @@ class RouteWorker : public PromiseWorker {
     Work(sock);
   }
   virtual void Work(NetlinkSocket& sock) = 0;
-  std::string netns_, dev_;
+  NetnsTarget netns_;
+  std::string dev_;
   uint8_t protocol_;
   uint32_t ifindex_ = 0;
 };
 
 class SyncWorker : public RouteWorker {
  public:
-  SyncWorker(Napi::Env env, std::string netns, std::string dev, uint8_t protocol, std::vector<Addr> del, std::vector<Addr> add)
+  SyncWorker(Napi::Env env, NetnsTarget netns, std::string dev, uint8_t protocol, std::vector<Addr> del, std::vector<Addr> add)
       : RouteWorker(env, std::move(netns), std::move(dev), protocol), del_(std::move(del)), add_(std::move(add)) {}
 
  protected:
@@ -153,7 +154,9 @@ class ListWorker : public RouteWorker {
 };
 
 // {netns, dev, protocol}: the common options; "" when valid, else a message naming the field.
-std::string Common(const Napi::Object& o, std::string* dev, uint8_t* protocol) {
+std::string Common(const Napi::Object& o, NetnsTarget* netns, std::string* dev, uint8_t* protocol) {
+  std::string bad = NetnsFromJs(o.Get("netns"), netns);
+  if (!bad.empty()) return bad;
   *dev = Str(o, "dev");
   if (dev->empty() || dev->size() >= IFNAMSIZ) return "dev: interface name required";
   Napi::Value p = o.Get("protocol");
@@ -179,25 +182,27 @@ std::string Addrs(const Napi::Object& o, const char* key, std::vector<Addr>* out
 Napi::Value Sync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Options(info);
+  NetnsTarget netns;
   std::string dev;
   uint8_t protocol = 0;
   std::vector<Addr> del, add;
-  std::string e = Common(o, &dev, &protocol);
+  std::string e = Common(o, &netns, &dev, &protocol);
   if (e.empty()) e = Addrs(o, "del", &del);
   if (e.empty()) e = Addrs(o, "add", &add);
   if (!e.empty()) return ThrowError(env, "EINVAL", "ipvs.routes", "ipvsVipRoutes: " + e);
-  auto* w = new SyncWorker(env, Str(o, "netns"), dev, protocol, std::move(del), std::move(add));
+  auto* w = new SyncWorker(env, std::move(netns), dev, protocol, std::move(del), std::move(add));
   return w->Enqueue();
 }
 
 Napi::Value List(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Options(info);
+  NetnsTarget netns;
   std::string dev;
   uint8_t protocol = 0;
-  std::string e = Common(o, &dev, &protocol);
+  std::string e = Common(o, &netns, &dev, &protocol);
   if (!e.empty()) return ThrowError(env, "EINVAL", "ipvs.routes", "ipvsVipList: " + e);
-  auto* w = new ListWorker(env, Str(o, "netns"), dev, protocol);
+  auto* w = new ListWorker(env, std::move(netns), dev, protocol);
   return w->Enqueue();
 }
 

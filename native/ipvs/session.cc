@@ -1,6 +1,5 @@
 #include "session.h"
 
-#include "../netns.h"
 
 namespace svcproxy::ipvs {
 

@@ -10,13 +10,14 @@
 #include <string>
 
 #include "../error.h"
+#include "../netns.h"
 #include "genl.h"
 
 namespace svcproxy::ipvs {
 
 class Session {
  public:
-  explicit Session(std::string netns) : netns_(std::move(netns)) {}
+  explicit Session(NetnsTarget netns) : netns_(std::move(netns)) {}
   std::mutex mu;
 
   // With mu held: the open socket, opened (setns on this thread) when there is none.
@@ -27,7 +28,7 @@ class Session {
   void Close() { sock_.reset(); }
 
  private:
-  std::string netns_;
+  NetnsTarget netns_;
   std::unique_ptr<GenlSocket> sock_;
 };
 

@@ -7,7 +7,7 @@
  */
 import { hostname } from 'node:os';
 import { SvcproxyError } from '../errors.js';
-import { native } from '../native/binding.js';
+import { closeNetns, isNetnsHandle, openNetns } from '../native/netns.js';
 import { createDataplane } from '../dataplanes/registry.js';
 import { MODES, type ApplyStats, type Capability, type Dataplane, type DataplaneOptions, type Mode } from '../dataplanes/types.js';
 import type { ServiceSet } from '../model/types.js';
@@ -197,6 +197,7 @@ export class ServiceProxy {
 
   async close(): Promise<void> {
     await this.current.close();
+    if (isNetnsHandle(this.opts.netns)) closeNetns(this.opts.netns);
   }
 }
 
@@ -208,19 +209,22 @@ export async function open(opts: OpenOptions): Promise<ServiceProxy> {
       field: 'mode',
     });
   }
-  if (opts.netns) {
-    await native()
-      .checkNetns(opts.netns)
-      .catch((e: SvcproxyError) => {
-        throw new SvcproxyError(`netns: cannot enter network namespace ${JSON.stringify(opts.netns)}: ${e.message}`, {
-          code: e.code,
-          op: 'open',
-          field: 'netns',
-        });
-      });
+  // The one namespace handle: every native call of this proxy gets it, and close() closes it.
+  const netns = typeof opts.netns === 'string' && opts.netns !== '' ? await openNetnsFor(opts.netns) : opts.netns;
+  const withHandle: OpenOptions = { ...opts, netns };
+  try {
+    const mode = opts.mode === 'auto' ? recommend(await detectAll(withHandle), { cgroup: opts.cgroup }).mode : opts.mode;
+    return new ServiceProxy(await createDataplane(mode, withHandle), withHandle);
+  } catch (e) {
+    if (isNetnsHandle(netns) && netns !== opts.netns) closeNetns(netns);
+    throw e;
   }
-  const mode = opts.mode === 'auto' ? recommend(await detectAll(opts), { cgroup: opts.cgroup }).mode : opts.mode;
-  return new ServiceProxy(await createDataplane(mode, opts), opts);
+}
+
+function openNetnsFor(name: string) {
+  return openNetns(name).catch((e: SvcproxyError) => {
+    throw new SvcproxyError(`netns: cannot enter network namespace ${JSON.stringify(name)}: ${e.message}`, { code: e.code, op: 'open', field: 'netns' });
+  });
 }
 
 /** Every mode's capability in a namespace. */

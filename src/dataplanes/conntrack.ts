@@ -6,6 +6,7 @@
  * were recorded un-NATed while it rejected).
  */
 import { run } from '../native/exec.js';
+import type { Netns } from '../native/netns.js';
 import type { Backend, ChangeSet, ServicePortState } from '../plan/types.js';
 
 export interface ConntrackJob {
@@ -35,7 +36,7 @@ export function staleUdpFlows(changes: ChangeSet): ConntrackJob[] {
 }
 
 /** Run the deletions in the namespace; "no entry matched" is not a failure. */
-export async function flushStaleUdp(netns: string, changes: ChangeSet): Promise<number> {
+export async function flushStaleUdp(netns: Netns, changes: ChangeSet): Promise<number> {
   const jobs = staleUdpFlows(changes);
   for (const j of jobs) await run(['conntrack', '-D', ...j.args], { netns, allowFailure: true, op: 'conntrack' });
   return jobs.length;

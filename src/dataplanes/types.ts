@@ -4,14 +4,15 @@
  * reads back what it owns, and removes exactly that.
  */
 import type { Family, Plan, ServicePortState } from '../plan/types.js';
+import type { NetnsHandle } from '../native/netns.js';
 import type { ModeTraits } from './traits.js';
 
 export type Mode = 'iptables' | 'nftables' | 'ipvs' | 'bpf';
 export const MODES: readonly Mode[] = ['iptables', 'nftables', 'ipvs', 'bpf'];
 
 export interface DataplaneOptions {
-  /** network namespace (name under /run/netns, or a path) where rules live; default: current */
-  netns?: string;
+  /** network namespace where rules live: a name under /run/netns or a path (open() turns it into the handle every native call gets); default: current */
+  netns?: string | NetnsHandle;
   /** cgroup v2 directory bpf mode attaches to (ignored by the other modes) */
   cgroup?: string;
   /** bpffs mount bpf mode pins under (default /sys/fs/bpf) */

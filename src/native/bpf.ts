@@ -53,4 +53,26 @@ export interface BpfAddon {
   bpfMapDump(path: string): Promise<BpfMapDump>;
 }
 
-export const bpfAddon = (): BpfAddon => native() as unknown as BpfAddon;
+/** The bindings as native/bpf.cc exports them: one options object each (native/args.h). */
+interface BpfNative {
+  bpfProbe(): Promise<BpfProbe>;
+  bpfLoad(o: BpfLoadOptions): Promise<BpfLoadResult>;
+  bpfUnload(o: { pinDir: string }): Promise<void>;
+  bpfMapOps(o: { ops: BpfMapOp[] }): Promise<void>;
+  bpfMapDump(o: { path: string }): Promise<BpfMapDump>;
+}
+
+let wrapper: BpfAddon | undefined;
+
+export function bpfAddon(): BpfAddon {
+  if (wrapper) return wrapper;
+  const n = native() as unknown as BpfNative;
+  wrapper = {
+    bpfProbe: () => n.bpfProbe(),
+    bpfLoad: (opts) => n.bpfLoad(opts),
+    bpfUnload: (pinDir) => n.bpfUnload({ pinDir }),
+    bpfMapOps: (ops) => n.bpfMapOps({ ops }),
+    bpfMapDump: (path) => n.bpfMapDump({ path }),
+  };
+  return wrapper;
+}

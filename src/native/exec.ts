@@ -2,9 +2,10 @@
 import { native } from './binding.js';
 import { SvcproxyError } from '../errors.js';
 import type { ExecResult } from './types.js';
+import type { Netns } from './netns.js';
 
 export interface RunOptions {
-  netns?: string;
+  netns?: Netns;
   input?: string | Buffer;
   /** the svcproxy operation name carried by a failure, e.g. "iptables-restore" */
   op?: string;

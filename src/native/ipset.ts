@@ -4,6 +4,7 @@
  */
 import { native } from './binding.js';
 import { SvcproxyError } from '../errors.js';
+import type { Netns } from './netns.js';
 
 /** ipset's own errnos (enum ipset_errno, linux/netfilter/ipset/ip_set.h), by number. */
 const IPSET_ERRNO: Record<number, string> = {
@@ -40,21 +41,21 @@ export interface IpsetOpError {
 }
 
 interface IpsetAddon {
-  ipsetBatch(o: { netns?: string; ops: IpsetOp[] }): Promise<{ errors: IpsetOpError[] }>;
-  ipsetNames(o: { netns?: string }): Promise<string[]>;
+  ipsetBatch(o: { netns?: Netns; ops: IpsetOp[] }): Promise<{ errors: IpsetOpError[] }>;
+  ipsetNames(o: { netns?: Netns }): Promise<string[]>;
 }
 
 const addon = () => native() as unknown as IpsetAddon;
 
 /** Send every op in one netlink batch inside `netns`; per-op errors come back, none throw. */
-export async function ipsetBatch(netns: string, ops: IpsetOp[]): Promise<IpsetOpError[]> {
+export async function ipsetBatch(netns: Netns, ops: IpsetOp[]): Promise<IpsetOpError[]> {
   if (ops.length === 0) return [];
   const { errors } = await addon().ipsetBatch({ netns, ops });
   return errors.map((e) => ({ ...e, code: IPSET_ERRNO[e.errno] ?? e.code }));
 }
 
 /** Like ipsetBatch(), but rejects with the first error not tolerated. */
-export async function ipsetApply(netns: string, ops: IpsetOp[], tolerate: (op: IpsetOp, code: string) => boolean = () => false): Promise<void> {
+export async function ipsetApply(netns: Netns, ops: IpsetOp[], tolerate: (op: IpsetOp, code: string) => boolean = () => false): Promise<void> {
   const bad = (await ipsetBatch(netns, ops)).filter((e) => !tolerate(ops[e.index]!, e.code));
   if (bad.length === 0) return;
   const e = bad[0]!;
@@ -67,6 +68,6 @@ export async function ipsetApply(netns: string, ops: IpsetOp[], tolerate: (op: I
 }
 
 /** Every set's name in the namespace. */
-export function ipsetNames(netns: string): Promise<string[]> {
+export function ipsetNames(netns: Netns): Promise<string[]> {
   return addon().ipsetNames({ netns });
 }

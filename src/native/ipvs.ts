@@ -4,6 +4,7 @@
  */
 import { native } from './binding.js';
 import { SvcproxyError } from '../errors.js';
+import type { Netns } from './netns.js';
 
 /** IPVS_CMD_* (linux/ip_vs.h), the change commands used in batches. */
 export const IPVS_CMD = {
@@ -137,7 +138,7 @@ export interface IpvsInfo {
 type Session = { readonly __ipvsSession: unique symbol };
 
 interface IpvsAddon {
-  ipvsOpen(o: { netns?: string }): Promise<Session>;
+  ipvsOpen(o: { netns?: Netns }): Promise<Session>;
   ipvsClose(o: { session: Session }): Promise<void>;
   ipvsInfo(o: { session: Session }): Promise<IpvsInfo>;
   ipvsDump(o: { session: Session; dests?: boolean }): Promise<IpvsService[]>;
@@ -145,9 +146,9 @@ interface IpvsAddon {
   ipvsBatch(o: { session: Session; ops: IpvsOp[]; inline: boolean }): Promise<{ sent: number; errors: IpvsOpError[] }>;
   ipvsGetTimeouts(o: { session: Session }): Promise<IpvsTimeouts>;
   ipvsSetTimeouts(o: { session: Session } & Partial<IpvsTimeouts>): Promise<IpvsTimeouts>;
-  ipvsSysctl(o: { netns?: string; set: Record<string, string | number> }): Promise<Record<string, string>>;
-  ipvsVipRoutes(o: { netns?: string; dev: string; protocol: number; add: string[]; del: string[] }): Promise<{ errors: IpvsOpError[] }>;
-  ipvsVipList(o: { netns?: string; dev: string; protocol: number }): Promise<string[]>;
+  ipvsSysctl(o: { netns?: Netns; set: Record<string, string | number> }): Promise<Record<string, string>>;
+  ipvsVipRoutes(o: { netns?: Netns; dev: string; protocol: number; add: string[]; del: string[] }): Promise<{ errors: IpvsOpError[] }>;
+  ipvsVipList(o: { netns?: Netns; dev: string; protocol: number }): Promise<string[]>;
 }
 
 const addon = () => native() as unknown as IpvsAddon;
@@ -160,14 +161,14 @@ const addon = () => native() as unknown as IpvsAddon;
 const INLINE_MAX = 32;
 
 /**
- * One IPVS socket inside `netns` ('' = the current namespace), opened on
+ * One IPVS socket inside `netns` (a handle; '' = the current namespace), opened on
  * first use and kept: it stays in the namespace it was opened in, so close()
  * it when done with that namespace (a closed client reopens on next use).
  */
 export class IpvsClient {
   private session?: Promise<Session>;
 
-  constructor(readonly netns = '') {}
+  constructor(readonly netns: Netns = '') {}
 
   private open(): Promise<Session> {
     // A failed open (no IPVS, no such namespace) is not kept: the next call tries again.

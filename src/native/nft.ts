@@ -1,5 +1,6 @@
 /** Typed wrapper over the libnftables functions of the addon (native/nft.cc). */
 import { native } from './binding.js';
+import type { Netns } from './netns.js';
 
 /** An nft_ctx living in one network namespace (opaque). */
 export type NftHandle = { readonly __nftHandle: unique symbol };
@@ -17,7 +18,7 @@ export interface NftDump {
 
 export interface NftAddon {
   /** create a libnftables context inside netns ("" = current); its netlink socket is bound there */
-  nftOpen(netns: string): Promise<NftHandle>;
+  nftOpen(netns: Netns): Promise<NftHandle>;
   /** run commands (text, or JSON when json=true: then output is JSON too) as one transaction */
   nftRun(handle: NftHandle, commands: string, json: boolean): Promise<string>;
   /**

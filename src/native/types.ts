@@ -1,9 +1,14 @@
-/** Typed surface of the native addon. Each concern adds its functions here. */
+/**
+ * Typed surface of the addon's core: init, exec. Each concern types its own
+ * functions in its wrapper (netns.ts, nft.ts, ipvs.ts, ipset.ts, bpf.ts).
+ */
+import type { Netns } from './netns.js';
+
 export interface ExecOptions {
   argv: string[];
   input?: string | Buffer;
-  /** network namespace name (under /run/netns) or absolute path; empty = current */
-  netns?: string;
+  /** the namespace handle, a name (under /run/netns) or absolute path; empty = current */
+  netns?: Netns;
 }
 
 export interface ExecResult {
@@ -15,8 +20,7 @@ export interface ExecResult {
 
 export interface NativeAddon {
   init(opts: { SvcproxyError: unknown }): void;
-  checkNetns(name: string): Promise<void>;
   exec(opts: ExecOptions): Promise<ExecResult>;
-  // nftables (native/nft.cc), ipvs (native/ipvs.cc), bpf (native/bpf.cc) add theirs below.
+  // the other functions, typed by their wrappers (see above)
   [extra: string]: unknown;
 }

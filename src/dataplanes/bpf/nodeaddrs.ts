@@ -2,6 +2,7 @@
 import { isIP } from 'node:net';
 import type { BpfMapOp } from '../../native/bpf.js';
 import { run } from '../../native/exec.js';
+import type { Netns } from '../../native/netns.js';
 import { ADDR_KEY, encodeAddr } from './layout.js';
 import { Batch } from './pack.js';
 
@@ -10,7 +11,7 @@ interface IpAddrJson {
 }
 
 /** Global and host addresses of the namespace, as `ip -j addr` reports them. */
-export async function nodeAddresses(netns: string | undefined): Promise<string[]> {
+export async function nodeAddresses(netns: Netns): Promise<string[]> {
   const res = await run(['ip', '-j', 'addr', 'show'], { netns, op: 'ip addr' });
   const links = JSON.parse(res.out || '[]') as IpAddrJson[];
   const addrs = new Set<string>();

@@ -7,6 +7,7 @@
  * DNATed flows count (an un-NATed one went to a host socket).
  */
 import { run } from '../../native/exec.js';
+import type { Netns } from '../../native/netns.js';
 import type { ServicePortState } from '../../plan/types.js';
 
 export interface UdpFlow {
@@ -58,7 +59,7 @@ export function staleFlows(flows: UdpFlow[], states: ServicePortState[]): UdpFlo
 }
 
 export interface ReconcileOptions {
-  netns?: string;
+  netns?: Netns;
   /** what the dataplane holds now */
   states: ServicePortState[];
 }

@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { withMode } from '../../errors.js';
 import { run } from '../../native/exec.js';
+import type { Netns } from '../../native/netns.js';
 import type { Plan, ServicePortState } from '../../plan/types.js';
 import { flushStaleUdp } from '../conntrack.js';
 import type { ApplyStats, Capability, Dataplane, DataplaneOptions } from '../types.js';
@@ -20,7 +21,7 @@ export class IptablesDataplane implements Dataplane {
   private view?: KernelView;
   /** the restore text of the last applied plan (render() after apply returns it) */
   private applied?: { plan: Plan; text: string };
-  private readonly netns: string;
+  private readonly netns: Netns;
   private readonly rules: RuleOptions;
 
   constructor(private readonly opts: DataplaneOptions) {

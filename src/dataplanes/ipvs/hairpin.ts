@@ -15,6 +15,7 @@
  */
 import { IPPROTO } from '../../native/ipvs.js';
 import { ipsetApply, ipsetNames, type IpsetEntry, type IpsetOp } from '../../native/ipset.js';
+import type { Netns } from '../../native/netns.js';
 import type { ServicePortState } from '../../plan/types.js';
 
 export const LOOP_BACK = 'SVP-LOOP-BACK';
@@ -44,7 +45,7 @@ export class Hairpin {
   private inSet = new Set<string>();
   private maxelem = 0;
 
-  constructor(private readonly netns: string) {}
+  constructor(private readonly netns: Netns) {}
 
   /** Full sync: a new set with exactly these ports' endpoints, swapped in (packets see one or the other). */
   async rebuild(states: Iterable<ServicePortState>): Promise<number> {

@@ -12,6 +12,7 @@
 import { readFile } from 'node:fs/promises';
 import { SvcproxyError, withMode } from '../../errors.js';
 import { IPVS_CMD, IPVS_SCHEDULERS, IP_VS_SVC_F, IpvsClient, describeService, type IpvsDest, type IpvsOp, type IpvsServiceSpec } from '../../native/ipvs.js';
+import type { Netns } from '../../native/netns.js';
 import { sortBackends } from '../../plan/flatten.js';
 import { movesFrontends, type Backend, type Plan, type ServicePortState } from '../../plan/types.js';
 import { detectBackend, type IptablesBackend } from '../netfilter/runner.js';
@@ -36,7 +37,7 @@ export function createIpvsDataplane(opts: IpvsDataplaneOptions): Dataplane {
 
 export class IpvsDataplane implements Dataplane {
   readonly mode = 'ipvs' as const;
-  private readonly netns: string;
+  private readonly netns: Netns;
   private readonly ipvs: IpvsClient;
   private readonly hairpin: Hairpin;
   private readonly scheduler: string;

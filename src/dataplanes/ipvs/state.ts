@@ -19,6 +19,7 @@
 import { appendFileSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IpvsDestSpec, IpvsServiceSpec } from '../../native/ipvs.js';
+import { isNetnsHandle, netnsName, type Netns } from '../../native/netns.js';
 import type { ServicePortState } from '../../plan/types.js';
 
 export const STATE_DIR = '/run/svcproxy/ipvs';
@@ -79,9 +80,10 @@ export const emptyRecord = (netns: string): IpvsRecord => ({
 /** The state as recorded: no endpoint copies. */
 export const recorded = (s: ServicePortState): ServicePortState => ({ ...s, internal: [], external: [] });
 
-export function recordPath(netns: string): string {
-  const path = netns === '' ? '/proc/self/ns/net' : netns.startsWith('/') ? netns : `/run/netns/${netns}`;
-  const ino = statSync(path).ino;
+export function recordPath(ns: Netns): string {
+  const netns = netnsName(ns);
+  // a handle's inode: the namespace it opened, even if the name now names another
+  const ino = isNetnsHandle(ns) ? ns.ino : statSync(netns === '' ? '/proc/self/ns/net' : netns.startsWith('/') ? netns : `/run/netns/${netns}`).ino;
   const name = (netns === '' ? 'current' : netns.split('/').filter(Boolean).join('_')).replace(/[^A-Za-z0-9_.-]/g, '_');
   return join(stateDir, `${name}-${ino}.json`);
 }
@@ -101,8 +103,8 @@ function replay(r: IpvsRecord, e: RecordEntry): void {
   }
 }
 
-export function loadRecord(netns: string): IpvsRecord {
-  const r = emptyRecord(netns);
+export function loadRecord(netns: Netns): IpvsRecord {
+  const r = emptyRecord(netnsName(netns));
   let path: string;
   try {
     path = recordPath(netns);
@@ -141,7 +143,7 @@ export function loadRecord(netns: string): IpvsRecord {
 }
 
 /** Write the whole record as a new snapshot and drop the journal. */
-export function saveRecord(netns: string, r: IpvsRecord): void {
+export function saveRecord(netns: Netns, r: IpvsRecord): void {
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const path = recordPath(netns);
   const snap: Snapshot = {
@@ -165,7 +167,7 @@ export function saveRecord(netns: string, r: IpvsRecord): void {
  * write; folds the journal into a snapshot when it has grown as long as
  * the record itself (so a load costs at most twice the snapshot).
  */
-export function appendRecord(netns: string, r: IpvsRecord, entries: RecordEntry[]): void {
+export function appendRecord(netns: Netns, r: IpvsRecord, entries: RecordEntry[]): void {
   if (entries.length === 0) return;
   for (const e of entries) replay(r, e);
   r.journal += entries.length;
@@ -177,7 +179,7 @@ export function appendRecord(netns: string, r: IpvsRecord, entries: RecordEntry[
   appendFileSync(journalPath(recordPath(netns)), entries.map((e) => JSON.stringify(e)).join('\n') + '\n');
 }
 
-export function removeRecord(netns: string): void {
+export function removeRecord(netns: Netns): void {
   const path = recordPath(netns);
   rmSync(path, { force: true });
   rmSync(journalPath(path), { force: true });

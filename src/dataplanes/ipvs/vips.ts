@@ -12,6 +12,7 @@
  */
 import { SvcproxyError } from '../../errors.js';
 import { run } from '../../native/exec.js';
+import type { Netns } from '../../native/netns.js';
 import type { IpvsClient } from '../../native/ipvs.js';
 
 export const DUMMY = 'svcproxy0';
@@ -24,7 +25,7 @@ export interface Holder {
 }
 
 /** Create svcproxy0, or fall back to lo when the kernel has no dummy driver. */
-export async function ensureHolder(netns: string): Promise<Holder> {
+export async function ensureHolder(netns: Netns): Promise<Holder> {
   const show = await run(['ip', 'link', 'show', DUMMY], { netns, allowFailure: true });
   if (show.status === 0) return { dev: DUMMY, dummy: true };
   const add = await run(['ip', 'link', 'add', DUMMY, 'type', 'dummy'], { netns, allowFailure: true });
@@ -34,7 +35,7 @@ export async function ensureHolder(netns: string): Promise<Holder> {
 }
 
 /** Host addresses on the holder (svcproxy bound VIPs as addresses before it used routes). */
-export async function holderAddresses(netns: string, dev: string): Promise<Set<string>> {
+export async function holderAddresses(netns: Netns, dev: string): Promise<Set<string>> {
   const r = await run(['ip', '-j', 'addr', 'show', 'dev', dev], { netns, allowFailure: true });
   if (r.status !== 0) return new Set();
   const links = JSON.parse(r.out || '[]') as { addr_info?: { local: string; prefixlen: number }[] }[];
@@ -48,7 +49,7 @@ export async function holderVIPs(ipvs: IpvsClient, dev: string): Promise<Set<str
 }
 
 /** Remove host addresses from the holder, in one ip -batch. */
-export async function deleteAddresses(netns: string, dev: string, del: string[]): Promise<void> {
+export async function deleteAddresses(netns: Netns, dev: string, del: string[]): Promise<void> {
   if (del.length === 0) return;
   const plen = (a: string) => (a.includes(':') ? 128 : 32);
   await run(['ip', '-batch', '-'], { netns, input: del.map((a) => `address del ${a}/${plen(a)} dev ${dev}`).join('\n') + '\n', op: 'ip address' });
@@ -73,12 +74,12 @@ export async function syncVIPRoutes(ipvs: IpvsClient, dev: string, add: string[]
   });
 }
 
-export async function deleteDummy(netns: string): Promise<void> {
+export async function deleteDummy(netns: Netns): Promise<void> {
   await run(['ip', 'link', 'del', DUMMY], { netns, allowFailure: true });
 }
 
 /** The node's own addresses (node ports answer there): global addresses outside the holder. */
-export async function nodeAddresses(netns: string): Promise<string[]> {
+export async function nodeAddresses(netns: Netns): Promise<string[]> {
   const r = await run(['ip', '-j', 'addr', 'show'], { netns, op: 'ip address' });
   const links = JSON.parse(r.out || '[]') as { ifname: string; addr_info?: { local: string; scope: string }[] }[];
   return links

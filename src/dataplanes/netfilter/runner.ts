@@ -6,6 +6,7 @@
  * target network namespace through the native exec (setns + spawn).
  */
 import { run } from '../../native/exec.js';
+import type { Netns } from '../../native/netns.js';
 import { SvcproxyError } from '../../errors.js';
 
 export type Flavour = 'nft' | 'legacy';
@@ -22,7 +23,7 @@ export interface IptablesBackend {
   restore(text: string, family?: IpFamily): Promise<void>;
 }
 
-async function probe(flavour: Flavour, netns: string): Promise<{ ok: boolean; save: string; version: string; why?: string }> {
+async function probe(flavour: Flavour, netns: Netns): Promise<{ ok: boolean; save: string; version: string; why?: string }> {
   const save = `iptables-${flavour}-save`;
   try {
     const v = await run([`iptables-${flavour}`, '--version'], { netns, allowFailure: true });
@@ -37,7 +38,7 @@ async function probe(flavour: Flavour, netns: string): Promise<{ ok: boolean; sa
 const ruleCount = (save: string) => save.split('\n').filter((l) => l.startsWith('-A ')).length;
 const hinted = (save: string) => /^:(SVP-SERVICES|KUBE-IPTABLES-HINT|KUBE-KUBELET-CANARY) /m.test(save);
 
-export async function detectBackend(netns: string, want: 'auto' | Flavour = 'auto'): Promise<IptablesBackend> {
+export async function detectBackend(netns: Netns, want: 'auto' | Flavour = 'auto'): Promise<IptablesBackend> {
   const flavours: Flavour[] = want === 'auto' ? ['nft', 'legacy'] : [want];
   const found = await Promise.all(flavours.map(async (f) => ({ f, ...(await probe(f, netns)) })));
   const usable = found.filter((x) => x.ok);
@@ -55,7 +56,7 @@ export async function detectBackend(netns: string, want: 'auto' | Flavour = 'aut
   return makeBackend(pick.f, pick.version, netns);
 }
 
-function makeBackend(flavour: Flavour, version: string, netns: string): IptablesBackend {
+function makeBackend(flavour: Flavour, version: string, netns: Netns): IptablesBackend {
   return {
     flavour,
     version,
