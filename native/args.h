@@ -1,6 +1,8 @@
-// Reading a binding's arguments: every binding takes one options object.
-// Absent or mistyped fields read as the default; bindings that must reject
-// them check the type themselves and name the field.
+// Reading a binding's arguments. The convention: a binding takes one
+// options object (`nftRun({handle, commands, json})`), never a positional
+// list. These readers return the default for an absent or mistyped field;
+// a binding that must reject one checks the type itself and names the field
+// in its EINVAL message ("nftRun: commands: text required").
 #pragma once
 #include <napi.h>
 

@@ -6,18 +6,20 @@
  * first apply of a dataplane replaces the table (build the other table name,
  * fill it, swap: ruleset.ts); later ones send only element adds/deletes
  * computed against what this dataplane programmed (kept in memory), never
- * by listing the kernel.
+ * by listing the kernel. Each family's table is its own unit (full.ts,
+ * delta.ts); this file runs them together. Every kernel call goes through
+ * an NftMechanism (mechanism.ts): the addon, or the fake in unit tests.
  */
 import { release } from 'node:os';
 import { SvcproxyError, withMode } from '../../errors.js';
 import { flushStaleUdp } from '../conntrack.js';
-import { nftAddon, type NftHandle } from '../../native/nft.js';
 import type { Family, Plan, ServicePortState } from '../../plan/types.js';
 import type { ApplyStats, Capability, Dataplane, DataplaneOptions } from '../types.js';
 import { opsText, packBatch, packOps, type Elem, type ElementOp } from './encode.js';
 import { deltaFamily, picksBuilt } from './delta.js';
 import type { FamilyMemory, FamilyStep } from './family.js';
 import { fullFamily } from './full.js';
+import { addonMechanism, type NftMechanism } from './mechanism.js';
 import { ENDPOINTS, SERVICE_IPS, SERVICE_META, TABLES, type SetName } from './names.js';
 import type { MasqueradeOptions } from './objects.js';
 import { decodeDump } from './decode.js';
@@ -64,13 +66,23 @@ function sumDetail(steps: FamilyStep[], base: Record<string, number>): Record<st
   return out;
 }
 
+/** What the dataplane uses besides its options: the kernel mechanism (default: the addon in opts.netns). */
+export interface NftablesDeps {
+  mechanism?: NftMechanism;
+}
+
 export class NftablesDataplane implements Dataplane {
   readonly mode = 'nftables' as const;
   private readonly masq: MasqueradeOptions;
-  private handle?: Promise<NftHandle>;
+  /** the kernel (or a fake of it); the namespace flows into nftables calls here only */
+  private readonly nft: NftMechanism;
   private memory?: Memory;
 
-  constructor(private readonly opts: DataplaneOptions) {
+  constructor(
+    private readonly opts: DataplaneOptions,
+    deps: NftablesDeps = {},
+  ) {
+    this.nft = deps.mechanism ?? addonMechanism({ netns: opts.netns });
     if (opts.clusterCIDR !== undefined) validateCIDR(opts.clusterCIDR);
     const bit = opts.masqueradeBit ?? DEFAULT_MASQUERADE_BIT;
     if (!Number.isInteger(bit) || bit <= 0 || bit > 0xffffffff || (bit & (bit - 1)) !== 0) {
@@ -84,22 +96,17 @@ export class NftablesDataplane implements Dataplane {
     this.masq = { clusterCIDR: opts.clusterCIDR, masqueradeAll: opts.masqueradeAll ?? false, masqueradeBit: bit };
   }
 
-  private ctx(): Promise<NftHandle> {
-    this.handle ??= withMode(this.mode, nftAddon().nftOpen(this.opts.netns ?? ''));
-    return this.handle;
-  }
-
   private run(commands: string, json = false): Promise<string> {
-    return withMode(this.mode, this.ctx().then((h) => nftAddon().nftRun(h, commands, json)));
+    return withMode(this.mode, this.nft.run({ commands, json }));
   }
 
   private elements(packed: Uint8Array): Promise<unknown> {
-    return withMode(this.mode, this.ctx().then((h) => nftAddon().nftElements(h, packed)));
+    return withMode(this.mode, this.nft.elements({ packed }));
   }
 
   /** One of svcproxy's sets, element by element, over raw netlink (libnftables' listing of 270k elements took ~15 s). */
   private async dump(f: Family, table: string, set: SetName): Promise<Elem[]> {
-    const d = await withMode(this.mode, this.ctx().then((h) => nftAddon().nftDumpSet(h, f, table, set)));
+    const d = await withMode(this.mode, this.nft.dumpSet({ family: f, table, set }));
     const elems = decodeDump(set, f, d.data, d.count);
     if (!elems) throw new SvcproxyError(`${tableRef(f, table)} set ${set}: elements the dataplane did not write (layout differs)`, { code: 'EPROTO', op: 'read', mode: this.mode });
     return elems;
@@ -215,9 +222,7 @@ export class NftablesDataplane implements Dataplane {
   }
 
   async close(): Promise<void> {
-    const h = this.handle;
-    this.handle = undefined;
-    if (h) await h.then((handle) => nftAddon().nftClose(handle), () => undefined);
+    await this.nft.close();
   }
 
   /** Validate everything, then compute the kernel calls and the memory they lead to. */
@@ -289,6 +294,6 @@ export class NftablesDataplane implements Dataplane {
   }
 }
 
-export function createNftablesDataplane(opts: DataplaneOptions): Dataplane {
-  return new NftablesDataplane(opts);
+export function createNftablesDataplane(opts: DataplaneOptions, deps: NftablesDeps = {}): Dataplane {
+  return new NftablesDataplane(opts, deps);
 }
