@@ -16,7 +16,7 @@ export interface NftMechanism {
   /**
    * Commands as one transaction, all or nothing; a refusal rejects with
    * SvcproxyError code ENFTABLES (libnftables does not give the errno).
-   * json: input and output are JSON (svcproxy lists only `list chains`).
+   * json: the answer is JSON (what svcproxy lists: `list chains`).
    */
   run(o: { commands: string; json?: boolean }): Promise<string>;
   /** Packed element ops (native/nft/packed.h `batch`) as one nf_tables batch: all or nothing, errors carry the errno name. */
