@@ -9,6 +9,7 @@ import type { Dataplane } from '../../src/dataplanes/types.js';
 import { SvcproxyError } from '../../src/errors.js';
 import { diff } from '../../src/plan/diff.js';
 import type { Plan, ServicePortState } from '../../src/plan/types.js';
+import { nftPorts } from '../support/nft-ports.js';
 import { endpointList as eps, portState, type PortFields } from '../support/states.js';
 
 const port = (o: PortFields): ServicePortState => portState(o, eps(3));
@@ -16,12 +17,7 @@ const sorted = (l: ServicePortState[]) => [...l].sort((a, b) => (a.key < b.key ?
 const plan = (desired: ServicePortState[], actual: ServicePortState[]): Plan => ({ desired: sorted(desired), actual, changes: diff(sorted(desired), actual) });
 
 const initial = [
-  port({ name: 'web', clusterIP: '10.96.0.10' }),
-  port({ name: 'web', portName: 'dns', protocol: 'UDP', port: 53, clusterIP: '10.96.0.10' }),
-  port({ name: 'np', clusterIP: '10.96.0.11', nodePort: 30080, externalIPs: ['192.0.2.7'], loadBalancerIPs: ['198.51.100.9'] }),
-  port({ name: 'sticky', clusterIP: '10.96.0.12', affinitySeconds: 600, nodePort: 30081 }),
-  port({ name: 'local', clusterIP: '10.96.0.13', nodePort: 30082, externalLocal: true, external: eps(1, 11) }),
-  port({ name: 'none', clusterIP: '10.96.0.15', internal: [], external: [], hasEndpoints: false }),
+  ...nftPorts(),
   { ...port({ name: 'six', clusterIP: 'fd00::10', internal: [{ address: 'fd00::1:a', port: 8080 }] }), key: 'ns/six:/TCP@6', family: 6 as const },
 ];
 
