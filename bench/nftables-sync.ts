@@ -43,6 +43,64 @@ async function iptablesFull(n: number, netns: string): Promise<{ wallMs: number;
   }
 }
 
+type Nft = ReturnType<typeof createNftablesDataplane>;
+/** the states a run has applied last (each measurement moves it on) */
+interface Run {
+  dp: Nft;
+  actual: ServicePortState[];
+}
+
+/** Apply `next` against what the run holds: wall and kernel time. */
+async function step(run: Run, next: ServicePortState[]): Promise<{ wall: number; kernel: number }> {
+  const p = plan(next, run.actual);
+  const t = performance.now();
+  const st = await run.dp.apply(p);
+  run.actual = next;
+  return { wall: performance.now() - t, kernel: st.kernelMs };
+}
+
+/** WARMUP + ROUNDS changes made by `change(round)`; medians (and max) of the measured ones. */
+async function rounds(run: Run, change: (r: number) => ServicePortState[]) {
+  const wall: number[] = [];
+  const kern: number[] = [];
+  for (let r = 0; r < WARMUP + ROUNDS; r++) {
+    const t = await step(run, change(r));
+    if (r < WARMUP) continue;
+    wall.push(t.wall);
+    kern.push(t.kernel);
+  }
+  return { medianMs: +median(wall).toFixed(2), kernelMedianMs: +median(kern).toFixed(2), maxMs: +Math.max(...wall).toFixed(2) };
+}
+
+/** One endpoint of the middle port moved to another port number per round. */
+const oneEndpoint = (run: Run, n: number) =>
+  rounds(run, (r) => {
+    const idx = Math.floor(n / 2);
+    const next = run.actual.slice();
+    const s = next[idx]!;
+    const eps = s.internal.slice();
+    eps[r % ENDPOINTS] = { address: eps[r % ENDPOINTS]!.address, port: 9000 + r };
+    next[idx] = { ...s, internal: eps, external: eps };
+    return next;
+  });
+
+/**
+ * Endpoint count changes of port idx between ENDPOINTS and `other`: 4 -> 3 -> 4 stays in size
+ * class 4 (slot elements only); 4 -> 5 moves to class 8 once (the verdict changes: the kernel
+ * validates the table's jumps at commit), then 5 <-> 4 stays there (n in [C/2, C]).
+ */
+async function countChange(run: Run, idx: number, other: number) {
+  const base = run.actual[idx]!;
+  const more = [...base.internal, { address: '10.255.255.1', port: 8080 }];
+  const r = await rounds(run, (round) => {
+    const eps = round % 2 === 0 ? (other < ENDPOINTS ? base.internal.slice(0, other) : more.slice(0, other)) : base.internal;
+    const next = run.actual.slice();
+    next[idx] = { ...base, internal: eps, external: eps };
+    return next;
+  });
+  return { medianMs: r.medianMs, kernelMedianMs: r.kernelMedianMs };
+}
+
 async function measure(n: number, netns: string) {
   const dp = createNftablesDataplane({ netns, clusterCIDR: '10.128.0.0/9' });
   try {
@@ -56,55 +114,14 @@ async function measure(n: number, netns: string) {
     const tr = performance.now();
     const text = createNftablesDataplane({ clusterCIDR: '10.128.0.0/9' }).render(p);
     const tRender = performance.now() - tr;
-    let actual = desired;
-    const times: number[] = [];
-    const kernel: number[] = [];
-    for (let r = 0; r < WARMUP + ROUNDS; r++) {
-      const idx = Math.floor(n / 2);
-      const next = actual.slice();
-      const s = next[idx]!;
-      const eps = s.internal.slice();
-      eps[r % ENDPOINTS] = { address: eps[r % ENDPOINTS]!.address, port: 9000 + r };
-      next[idx] = { ...s, internal: eps, external: eps };
-      const p2 = plan(next, actual);
-      const t1 = performance.now();
-      const st2 = await dp.apply(p2);
-      if (r >= WARMUP) {
-        times.push(performance.now() - t1);
-        kernel.push(st2.kernelMs);
-      }
-      actual = next;
-    }
-    // Endpoint count changes: 4 -> 3 -> 4 stays in size class 4 (slot elements only);
-    // 4 -> 5 moves to class 8 once (the verdict changes: the kernel validates the
-    // table's jumps at commit), then 5 <-> 4 stays there (n in [C/2, C]).
-    const countChange = async (idx: number, other: number) => {
-      const wall: number[] = [];
-      const kern: number[] = [];
-      const base = actual[idx]!;
-      const more = [...base.internal, { address: '10.255.255.1', port: 8080 }];
-      for (let r = 0; r < WARMUP + ROUNDS; r++) {
-        const eps = r % 2 === 0 ? (other < ENDPOINTS ? base.internal.slice(0, other) : more.slice(0, other)) : base.internal;
-        const next = actual.slice();
-        next[idx] = { ...base, internal: eps, external: eps };
-        const p3 = plan(next, actual);
-        const t1 = performance.now();
-        const st3 = await dp.apply(p3);
-        if (r >= WARMUP) {
-          wall.push(performance.now() - t1);
-          kern.push(st3.kernelMs);
-        }
-        actual = next;
-      }
-      return { medianMs: +median(wall).toFixed(2), kernelMedianMs: +median(kern).toFixed(2) };
-    };
-    const withinClass = await countChange(Math.floor(n / 3), ENDPOINTS - 1);
-    const acrossClass = await countChange(Math.floor(n / 4), ENDPOINTS + 1);
-
+    const run: Run = { dp, actual: desired };
+    const one = await oneEndpoint(run, n);
+    const withinClass = await countChange(run, Math.floor(n / 3), ENDPOINTS - 1);
+    const acrossClass = await countChange(run, Math.floor(n / 4), ENDPOINTS + 1);
     const t2 = performance.now();
     const back = await dp.read();
     const tRead = performance.now() - t2;
-    const same = diff(actual, back);
+    const same = diff(run.actual, back);
     return {
       services: n,
       endpoints: ENDPOINTS,
@@ -113,9 +130,9 @@ async function measure(n: number, netns: string) {
       fullSyncMs: +tFull.toFixed(1),
       fullKernelMs: +st.kernelMs.toFixed(1),
       fullDetail: st.detail,
-      oneEndpointMedianMs: +median(times).toFixed(2),
-      oneEndpointKernelMedianMs: +median(kernel).toFixed(2),
-      oneEndpointMaxMs: +Math.max(...times).toFixed(2),
+      oneEndpointMedianMs: one.medianMs,
+      oneEndpointKernelMedianMs: one.kernelMedianMs,
+      oneEndpointMaxMs: one.maxMs,
       countChangeWithinClass: withinClass,
       countChangeAcrossClass: acrossClass,
       readMs: +tRead.toFixed(1),

@@ -1,9 +1,8 @@
-// Reading a binding's arguments. The convention: a binding takes one options
-// object (exec, netns*, ipvs*, ipset*, bpf*), read with Options() and the
-// readers below: absent or mistyped fields read as the default, and a binding
-// that must reject them checks the type itself and names the field in its
-// EINVAL message. Not yet converted, and positional: the nft* bindings
-// (handle first: nftRun(handle, text, json), see src/native/nft.ts).
+// Reading a binding's arguments. The convention: every binding takes one
+// options object (`nftRun({handle, commands, json})`, `exec({argv, netns})`),
+// never a positional list. These readers return the default for an absent or
+// mistyped field; a binding that must reject one checks the type itself and
+// names the field in its EINVAL message ("nftRun: commands: text required").
 // A namespace argument (`netns`) is read by NetnsFromJs (netns.h): a handle
 // from netnsOpen, a name or path, or nothing.
 #pragma once

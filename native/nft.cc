@@ -8,13 +8,14 @@
 // libnftables may reopen the socket and resolves names (fib, ifnames) in the
 // calling thread's namespace.
 //
-//   nftOpen(netns)                 -> Promise<handle>   (nft_ctx_new in netns)
-//   nftRun(handle, text, json)     -> Promise<string>   (output buffer)
-//   nftElements(handle, packed)    -> Promise<{messages, elements}>
-//                                     (set elements in one raw netlink batch: nft/elements.h)
-//   nftDumpSet(handle, family, table, set) -> Promise<{count, data}>
-//                                     (a set's elements over raw netlink: nft/dump.h)
-//   nftClose(handle)               -> Promise<void>
+// Every binding takes one options object (args.h):
+//   nftOpen({netns})                          -> Promise<handle>  (nft_ctx_new in netns)
+//   nftRun({handle, commands, json})          -> Promise<string>  (output buffer)
+//   nftElements({handle, packed})             -> Promise<{messages, elements}>
+//                                                (set elements in one raw netlink batch: nft/elements.h)
+//   nftDumpSet({handle, family, table, set})  -> Promise<{count, data}>
+//                                                (a set's elements over raw netlink: nft/dump.h)
+//   nftClose({handle})                        -> Promise<void>
 //
 // Failures reject with SvcproxyError code "ENFTABLES" carrying libnftables'
 // error buffer (which holds the kernel's reason); libnftables does not expose
@@ -26,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "args.h"
 #include "error.h"
 #include "exports.h"
 #include "netns.h"
@@ -209,56 +211,63 @@ class CloseWorker : public PromiseWorker {
   NftHandle* h_;
 };
 
+// The open context named by o.handle; nullptr (with a JS exception thrown) when it is not one.
+NftHandle* HandleOf(const Napi::Object& o, const char* op, const char* fn) {
+  NftHandle* h = UnwrapHandle(o.Get("handle"));
+  if (h == nullptr) ThrowError(o.Env(), "EINVAL", op, std::string(fn) + ": handle: a handle from nftOpen required");
+  return h;
+}
+
 Napi::Value NftOpen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   NetnsTarget netns;
-  std::string bad = info.Length() > 0 ? NetnsFromJs(info[0], &netns) : "";
+  Napi::Object o = Options(info);
+  std::string bad = NetnsFromJs(o.Get("netns"), &netns);
   if (!bad.empty()) return ThrowError(env, "EINVAL", "nft.open", "nftOpen: " + bad);
-  auto* w = new OpenWorker(env, std::move(netns));
-  return w->Enqueue();
+  return (new OpenWorker(env, std::move(netns)))->Enqueue();
 }
 
 Napi::Value NftRun(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  NftHandle* h = info.Length() > 0 ? UnwrapHandle(info[0]) : nullptr;
-  if (h == nullptr) return ThrowError(env, "EINVAL", "nft.run", "nftRun: handle from nftOpen required");
-  if (info.Length() < 2 || !info[1].IsString()) return ThrowError(env, "EINVAL", "nft.run", "nftRun: command text required");
-  bool json = info.Length() > 2 && info[2].ToBoolean().Value();
-  auto* w = new RunWorker(env, info[0], h, info[1].As<Napi::String>().Utf8Value(), json);
+  Napi::Object o = Options(info);
+  NftHandle* h = HandleOf(o, "nft.run", "nftRun");
+  if (h == nullptr) return env.Undefined();
+  if (!o.Get("commands").IsString()) return ThrowError(env, "EINVAL", "nft.run", "nftRun: commands: text required");
+  auto* w = new RunWorker(env, o.Get("handle"), h, Str(o, "commands"), o.Get("json").ToBoolean().Value());
   return w->Enqueue();
 }
 
 Napi::Value NftElements(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  NftHandle* h = info.Length() > 0 ? UnwrapHandle(info[0]) : nullptr;
-  if (h == nullptr) return ThrowError(env, "EINVAL", "nft.elements", "nftElements: handle from nftOpen required");
-  if (info.Length() < 2 || !info[1].IsTypedArray())
-    return ThrowError(env, "EINVAL", "nft.elements", "nftElements: packed element buffer (Uint8Array) required");
-  Napi::Uint8Array a = info[1].As<Napi::Uint8Array>();
+  Napi::Object o = Options(info);
+  NftHandle* h = HandleOf(o, "nft.elements", "nftElements");
+  if (h == nullptr) return env.Undefined();
+  Napi::Value v = o.Get("packed");
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+    return ThrowError(env, "EINVAL", "nft.elements", "nftElements: packed: element buffer (Uint8Array) required");
+  Napi::Uint8Array a = v.As<Napi::Uint8Array>();
   std::vector<uint8_t> packed(a.Data(), a.Data() + a.ByteLength());  // copied: the worker must not touch JS memory
-  auto* w = new ElementsWorker(env, info[0], h, std::move(packed));
-  return w->Enqueue();
+  return (new ElementsWorker(env, o.Get("handle"), h, std::move(packed)))->Enqueue();
 }
 
 Napi::Value NftDumpSet(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  NftHandle* h = info.Length() > 0 ? UnwrapHandle(info[0]) : nullptr;
-  if (h == nullptr) return ThrowError(env, "EINVAL", "nft.dump", "nftDumpSet: handle from nftOpen required");
-  if (info.Length() < 4 || !info[1].IsNumber() || !info[2].IsString() || !info[3].IsString())
-    return ThrowError(env, "EINVAL", "nft.dump", "nftDumpSet: (handle, family 4|6, table, set) required");
-  int family = info[1].As<Napi::Number>().Int32Value();
-  if (family != 4 && family != 6) return ThrowError(env, "EINVAL", "nft.dump", "nftDumpSet: family must be 4 or 6");
-  auto* w = new DumpWorker(env, info[0], h, family == 4 ? NFPROTO_IPV4 : NFPROTO_IPV6, info[2].As<Napi::String>().Utf8Value(),
-                           info[3].As<Napi::String>().Utf8Value());
+  Napi::Object o = Options(info);
+  NftHandle* h = HandleOf(o, "nft.dump", "nftDumpSet");
+  if (h == nullptr) return env.Undefined();
+  uint32_t family = U32(o, "family");
+  if (family != 4 && family != 6) return ThrowError(env, "EINVAL", "nft.dump", "nftDumpSet: family: 4 or 6 required");
+  if (!o.Get("table").IsString() || !o.Get("set").IsString())
+    return ThrowError(env, "EINVAL", "nft.dump", "nftDumpSet: table and set: names required");
+  auto* w = new DumpWorker(env, o.Get("handle"), h, family == 4 ? NFPROTO_IPV4 : NFPROTO_IPV6, Str(o, "table"), Str(o, "set"));
   return w->Enqueue();
 }
 
 Napi::Value NftClose(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  NftHandle* h = info.Length() > 0 ? UnwrapHandle(info[0]) : nullptr;
-  if (h == nullptr) return ThrowError(env, "EINVAL", "nft.close", "nftClose: handle from nftOpen required");
-  auto* w = new CloseWorker(env, info[0], h);
-  return w->Enqueue();
+  Napi::Object o = Options(info);
+  NftHandle* h = HandleOf(o, "nft.close", "nftClose");
+  if (h == nullptr) return info.Env().Undefined();
+  return (new CloseWorker(info.Env(), o.Get("handle"), h))->Enqueue();
 }
 
 }  // namespace

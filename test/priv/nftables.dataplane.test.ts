@@ -12,6 +12,7 @@ import { SvcproxyError } from '../../src/errors.js';
 import { diff } from '../../src/plan/diff.js';
 import type { Plan, ServicePortState } from '../../src/plan/types.js';
 import { endpointList, portState, type PortFields } from '../support/states.js';
+import { nftPorts } from '../support/nft-ports.js';
 
 const NS = `svp-nft-${process.pid}-${randomBytes(2).toString('hex')}`;
 const nft = (...args: string[]) => execFileSync('ip', ['netns', 'exec', NS, 'nft', ...args], { encoding: 'utf8' });
@@ -19,6 +20,7 @@ const FOREIGN = 'table inet foreign {\n\tchain keep {\n\t\ttype filter hook inpu
 
 const eps = endpointList;
 const port = (o: PortFields): ServicePortState => portState(o, eps(3));
+const initial = nftPorts();
 const sorted = (l: ServicePortState[]) => [...l].sort((a, b) => (a.key < b.key ? -1 : 1));
 const plan = (desired: ServicePortState[], actual: ServicePortState[]): Plan => ({ desired: sorted(desired), actual, changes: diff(sorted(desired), actual) });
 
@@ -32,21 +34,6 @@ function rulesByChain(): Map<string, string> {
   return m;
 }
 
-const initial = [
-  port({ name: 'web', clusterIP: '10.96.0.10' }),
-  port({ name: 'web', portName: 'dns', protocol: 'UDP', port: 53, clusterIP: '10.96.0.10' }),
-  port({ name: 'np', clusterIP: '10.96.0.11', nodePort: 30080, externalIPs: ['192.0.2.7'], loadBalancerIPs: ['198.51.100.9'] }),
-  port({ name: 'sticky', clusterIP: '10.96.0.12', affinitySeconds: 600, nodePort: 30081 }),
-  port({ name: 'local', clusterIP: '10.96.0.13', nodePort: 30082, externalLocal: true, external: eps(1, 11) }),
-  port({ name: 'nolocal', clusterIP: '10.96.0.14', nodePort: 30083, externalLocal: true, external: [] }),
-  port({ name: 'none', clusterIP: '10.96.0.15', internal: [], external: [], hasEndpoints: false }),
-  // the longest identity: "namespace/name" + policy bits pass nft's 128-character comment, so they go to service-meta
-  {
-    ...port({ name: 'l'.repeat(63), clusterIP: '10.96.0.16', portName: 'p'.repeat(15), nodePort: 30084, affinitySeconds: 86400 }),
-    namespace: 'n'.repeat(63),
-    key: `${'n'.repeat(63)}/${'l'.repeat(63)}:${'p'.repeat(15)}/TCP@4`,
-  },
-];
 
 describe('nftables dataplane (host kernel, fresh netns)', () => {
   let dp: Dataplane;

@@ -8,7 +8,7 @@
 import { endianness } from 'node:os';
 import type { Family } from '../../plan/types.js';
 import type { Elem, Part, Proto, Verdict } from './encode.js';
-import { DATA_VALUE, DATA_VERDICT, NF_DROP, NFT_GOTO, NFT_JUMP, VERDICT_CODE_SIZE } from './packed.js';
+import { DATA_VALUE, DATA_VERDICT, NF_DROP, NFT_GOTO, NFT_JUMP, rawElem, readElem } from './packed.js';
 import { ENDPOINTS, NODEPORT_ENDPOINTS, SERVICE_IPS, SERVICE_META, SERVICE_NODEPORTS, type SetName } from './names.js';
 
 const PROTO_NAME: Record<number, Proto> = { 6: 'tcp', 17: 'udp', 132: 'sctp' };
@@ -40,6 +40,25 @@ function addrText(b: Buffer, at: number, family: Family): string {
   return `${words.slice(0, best).join(':')}::${words.slice(best + bestLen).join(':')}`;
 }
 
+function keyParts(data: Buffer, at: number, parts: PartType[], family: Family): Part[] {
+  const key: Part[] = [];
+  for (const t of parts) {
+    if (t === 'addr') {
+      key.push(addrText(data, at, family));
+      at += family === 4 ? 4 : 16;
+      continue;
+    }
+    if (t === 'proto') key.push(PROTO_NAME[data[at]!] ?? String(data[at]));
+    else if (t === 'port') key.push(data.readUInt16BE(at));
+    else key.push(LITTLE ? data.readUInt32LE(at) : data.readUInt32BE(at));
+    at += 4;
+  }
+  return key;
+}
+
+const verdictOf = (code: number, chain: string): Verdict | undefined =>
+  code === NF_DROP ? { kind: 'drop' } : code === NFT_GOTO || code === NFT_JUMP ? { kind: 'goto', chain } : undefined;
+
 /** Parse a dump of `set` (one of svcproxy's maps); undefined when an element does not fit its layout. */
 export function decodeDump(set: SetName, family: Family, data: Buffer, count: number): Elem[] | undefined {
   const parts = KEYS[set];
@@ -47,41 +66,20 @@ export function decodeDump(set: SetName, family: Family, data: Buffer, count: nu
   const addrLen = family === 4 ? 4 : 16;
   const keyLen = parts.reduce((n, t) => n + (t === 'addr' ? addrLen : 4), 0);
   const out: Elem[] = new Array(count);
+  const r = rawElem();
   let at = 0;
   for (let i = 0; i < count; i++) {
-    if (data[at] !== keyLen) return undefined;
-    at++;
-    const key: Part[] = [];
-    for (const t of parts) {
-      if (t === 'addr') {
-        key.push(addrText(data, at, family));
-        at += addrLen;
-      } else {
-        if (t === 'proto') key.push(PROTO_NAME[data[at]!] ?? String(data[at]));
-        else if (t === 'port') key.push(data.readUInt16BE(at));
-        else key.push(LITTLE ? data.readUInt32LE(at) : data.readUInt32BE(at));
-        at += 4;
-      }
-    }
-    const e: Elem = { set, key };
-    const kind = data[at++];
-    if (kind === DATA_VALUE) {
-      const len = data[at++]!;
-      if (len !== addrLen + 4) return undefined;
-      e.value = [addrText(data, at, family), data.readUInt16BE(at + addrLen)];
-      at += len;
-    } else if (kind === DATA_VERDICT) {
-      const code = data.readInt32LE(at);
-      const chainLen = data[at + VERDICT_CODE_SIZE]!;
-      const chainAt = at + VERDICT_CODE_SIZE + 1;
-      const chain = data.toString('latin1', chainAt, chainAt + chainLen);
-      at = chainAt + chainLen;
-      const v: Verdict | undefined = code === NF_DROP ? { kind: 'drop' } : code === NFT_GOTO || code === NFT_JUMP ? { kind: 'goto', chain } : undefined;
+    at = readElem(data, at, r);
+    if (at < 0 || r.keyLen !== keyLen) return undefined;
+    const e: Elem = { set, key: keyParts(data, r.keyAt, parts, family) };
+    if (r.kind === DATA_VALUE) {
+      if (r.valueLen !== addrLen + 4) return undefined;
+      e.value = [addrText(data, r.valueAt, family), data.readUInt16BE(r.valueAt + addrLen)];
+    } else if (r.kind === DATA_VERDICT) {
+      const v = verdictOf(r.code, data.toString('latin1', r.chainAt, r.chainAt + r.chainLen));
       if (v) e.verdict = v;
     }
-    const commentLen = data[at++]!;
-    if (commentLen > 0) e.comment = data.toString('latin1', at, at + commentLen);
-    at += commentLen;
+    if (r.commentLen > 0) e.comment = data.toString('latin1', r.commentAt, r.commentAt + r.commentLen);
     out[i] = e;
   }
   return at === data.length ? out : undefined;

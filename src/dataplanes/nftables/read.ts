@@ -36,36 +36,45 @@ export function liveTables(json: string): string[] {
   return items.filter((i) => i.chain?.name === HOOK_CHAINS[0] && i.chain.hook !== undefined).map((i) => `${i.chain.family} ${i.chain.table}`);
 }
 
-/** The elements of service-ips, service-meta and endpoints of one family's table -> states, sorted by key. */
-export function statesFromElements(family: Family, ips: Elem[], metas: Elem[], endpoints: Elem[]): ServicePortState[] {
-  const ports = new Map<string, Collected>();
-  const portOf = (clusterIP: string, proto: string, port: number) => {
-    const k = `${clusterIP}|${proto}|${port}`;
-    let c = ports.get(k);
-    if (!c) ports.set(k, (c = { externalIPs: [], loadBalancerIPs: [], internal: [], external: [] }));
-    return c;
-  };
+type Ports = Map<string, Collected>;
+const portKey = (ip: unknown, proto: unknown, port: unknown) => `${ip}|${proto}|${port}`;
+const isFrontendComment = (word: string | undefined) => word === EXTERNAL_IP_COMMENT || word === LB_IP_COMMENT;
+
+/** Cluster elements of service-ips start a port: its name, and its meta when the comment holds both. */
+function collectClusterEntries(ips: Elem[], ports: Ports): void {
   for (const { key: [ip, proto, port], comment } of ips) {
     const text = comment ?? '';
-    const words = text.split(' ');
-    if (!text || words[0] === EXTERNAL_IP_COMMENT || words[0] === LB_IP_COMMENT) continue;
-    const c = portOf(String(ip), String(proto), Number(port));
+    if (!text || isFrontendComment(text.split(' ')[0])) continue;
+    const c: Collected = { externalIPs: [], loadBalancerIPs: [], internal: [], external: [] };
+    ports.set(portKey(ip, proto, port), c);
     const space = text.indexOf(' ');
     c.name = space < 0 ? text : text.slice(0, space);
     if (space >= 0) c.meta = text.slice(space + 1);
   }
+}
+
+/** service-meta: the meta of ports whose comment would have been too long. */
+function collectMetas(metas: Elem[], ports: Ports): void {
   for (const { key: [ip, proto, port], comment } of metas) {
-    const c = ports.get(`${ip}|${proto}|${port}`);
+    const c = ports.get(portKey(ip, proto, port));
     if (c && c.meta === undefined) c.meta = comment;
   }
+}
+
+/** External and load-balancer IP elements name their port's cluster IP. */
+function collectFrontends(ips: Elem[], ports: Ports): void {
   for (const { key: [ip, proto, port], comment } of ips) {
     const words = (comment ?? '').split(' ');
-    if (words[0] !== EXTERNAL_IP_COMMENT && words[0] !== LB_IP_COMMENT) continue;
-    const c = ports.get(`${words[1]}|${proto}|${port}`);
+    if (!isFrontendComment(words[0])) continue;
+    const c = ports.get(portKey(words[1], proto, port));
     (words[0] === EXTERNAL_IP_COMMENT ? c?.externalIPs : c?.loadBalancerIPs)?.push(String(ip));
   }
+}
+
+/** Endpoint slots under the cluster key: internal from 0, external from EXTERNAL_RECORD_SLOT. */
+function collectSlots(endpoints: Elem[], ports: Ports): void {
   for (const { key: [ip, proto, port, slot], value } of endpoints) {
-    const c = ports.get(`${ip}|${proto}|${port}`);
+    const c = ports.get(portKey(ip, proto, port));
     if (!c || !value) continue; // an external IP's slots: the record under the cluster key is the reference
     const [address, bport] = value;
     const n = Number(slot);
@@ -73,38 +82,52 @@ export function statesFromElements(family: Family, ips: Elem[], metas: Elem[], e
     if (n >= EXTERNAL_RECORD_SLOT) c.external[n - EXTERNAL_RECORD_SLOT] = b;
     else c.internal[n] = b;
   }
+}
 
+/** A collected port as a state; undefined when it is not a complete svcproxy port. */
+function toState(family: Family, k: string, c: Collected): ServicePortState | undefined {
+  const meta = parseMetaComment(c.meta);
+  const slash = c.name?.indexOf('/') ?? -1;
+  if (!meta || !c.name || slash < 0) return undefined;
+  const [clusterIP, proto, port] = k.split('|') as [string, string, string];
+  const dense = (l: (Backend | undefined)[]) => (l.includes(undefined) ? undefined : (l as Backend[]));
+  const internal = dense(c.internal);
+  const external = meta.externalSame ? internal : dense(c.external);
+  const protocol = PROTOS[proto];
+  if (!internal || !external || !protocol) return undefined;
+  const namespace = c.name.slice(0, slash);
+  const name = c.name.slice(slash + 1);
+  return {
+    key: `${namespace}/${name}:${meta.portName}/${protocol}@${family}`,
+    namespace,
+    name,
+    portName: meta.portName,
+    protocol,
+    family,
+    clusterIP,
+    port: Number(port),
+    nodePort: meta.nodePort,
+    externalIPs: c.externalIPs.sort(),
+    loadBalancerIPs: c.loadBalancerIPs.sort(),
+    affinitySeconds: meta.affinitySeconds,
+    externalLocal: meta.externalLocal,
+    internal,
+    external: meta.externalSame ? internal.slice() : external,
+    hasEndpoints: meta.hasEndpoints,
+  };
+}
+
+/** The elements of service-ips, service-meta and endpoints of one family's table -> states, sorted by key. */
+export function statesFromElements(family: Family, ips: Elem[], metas: Elem[], endpoints: Elem[]): ServicePortState[] {
+  const ports: Ports = new Map();
+  collectClusterEntries(ips, ports);
+  collectMetas(metas, ports);
+  collectFrontends(ips, ports);
+  collectSlots(endpoints, ports);
   const out: ServicePortState[] = [];
   for (const [k, c] of ports) {
-    const meta = parseMetaComment(c.meta);
-    const slash = c.name?.indexOf('/') ?? -1;
-    if (!meta || !c.name || slash < 0) continue; // not a complete svcproxy port
-    const [clusterIP, proto, port] = k.split('|') as [string, string, string];
-    const dense = (l: (Backend | undefined)[]) => (l.includes(undefined) ? undefined : (l as Backend[]));
-    const internal = dense(c.internal);
-    const external = meta.externalSame ? internal : dense(c.external);
-    if (!internal || !external || !PROTOS[proto]) continue;
-    const namespace = c.name.slice(0, slash);
-    const name = c.name.slice(slash + 1);
-    const protocol = PROTOS[proto]!;
-    out.push({
-      key: `${namespace}/${name}:${meta.portName}/${protocol}@${family}`,
-      namespace,
-      name,
-      portName: meta.portName,
-      protocol,
-      family,
-      clusterIP,
-      port: Number(port),
-      nodePort: meta.nodePort,
-      externalIPs: c.externalIPs.sort(),
-      loadBalancerIPs: c.loadBalancerIPs.sort(),
-      affinitySeconds: meta.affinitySeconds,
-      externalLocal: meta.externalLocal,
-      internal,
-      external: meta.externalSame ? internal.slice() : external,
-      hasEndpoints: meta.hasEndpoints,
-    });
+    const s = toState(family, k, c);
+    if (s) out.push(s);
   }
   return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
