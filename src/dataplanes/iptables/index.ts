@@ -107,6 +107,8 @@ export class IptablesDataplane implements Dataplane {
       const sub = planForFamily(plan, f);
       if (f !== 4 && sub.desired.length === 0 && ownsNothing(view)) return [];
       const r = renderRestore(sub, view, this.rules);
+      // nothing to declare or write in this family: no restore run at all
+      if (r.text === EMPTY_RESTORE) return [];
       return [{ family: f, ...r, text: f === 4 ? r.text : `# ip6tables-restore --noflush\n${r.text}` }];
     });
   }
@@ -147,5 +149,6 @@ export class IptablesDataplane implements Dataplane {
   async close(): Promise<void> {}
 }
 
+const EMPTY_RESTORE = '*nat\nCOMMIT\n*filter\nCOMMIT\n';
 const emptyView = (): KernelView => ({ nat: new Set(), filter: new Set(), jumps: new Set() });
 const ownsNothing = (v: KernelView) => v.nat.size + v.filter.size + v.jumps.size === 0;
