@@ -5,6 +5,11 @@
  *                                 │                            (10.244.j.(10+i))
  *                                 └─veth── drop (blackhole default route)
  *
+ * With `ipv6`, the same links also carry IPv6 ULA addresses (fd00:250::2
+ * client, fd00:250::1 node, fd00:244::(j:)(10+i) backends, fd00:253::/64 to
+ * the drop), added without DAD so they are usable at once, with IPv6
+ * forwarding and default routes inside these namespaces only.
+ *
  * Nothing links to the root namespace; the node's default route leads into a
  * namespace that silently drops everything, as a real node has a way out, so
  * a test cannot pass because a route is missing. destroy() kills the
@@ -31,12 +36,16 @@ export interface TopologyOptions {
   udpPorts?: number[];
   /** start echo servers (default true) */
   servers?: boolean;
+  /** dual-stack: IPv6 addresses and routes too, echo servers also on :: (default false) */
+  ipv6?: boolean;
 }
 
 export interface Backend {
   name: string;
   netns: string;
   addresses: string[];
+  /** IPv6 addresses, one per IPv4 address ([] without the ipv6 option) */
+  addresses6: string[];
 }
 
 export interface ClientTarget {
@@ -73,6 +82,13 @@ export interface LoadSpec {
 export const CLIENT_IP = '10.250.0.2';
 export const NODE_IP = '10.250.0.1';
 export const NODE_BACKEND_IP = '10.244.0.1';
+export const CLIENT_IP6 = 'fd00:250::2';
+export const NODE_IP6 = 'fd00:250::1';
+export const NODE_BACKEND_IP6 = 'fd00:244::1';
+const NODE_DROP_IP6 = 'fd00:253::1';
+const DROP_IP6 = 'fd00:253::2';
+/** backend i's IPv6 address number j, in the canonical form iptables-save and nft print */
+export const backendIP6 = (i: number, j: number) => (j === 0 ? `fd00:244::${10 + i}` : `fd00:244::${j.toString(16)}:${10 + i}`);
 
 const live = new Set<Topology>();
 let exitHookInstalled = false;
@@ -83,6 +99,8 @@ export class Topology {
   readonly node: string;
   readonly drop: string;
   readonly backends: Backend[] = [];
+  /** built with IPv6 addresses (TopologyOptions.ipv6) */
+  ipv6 = false;
   private readonly procs: ChildProcess[] = [];
   private destroyed = false;
   private destroying?: Promise<void>;
@@ -144,7 +162,7 @@ export class Topology {
     await ip(this.drop, 'route', 'add', 'blackhole', 'default');
 
     for (let i = 0; i < n; i++) {
-      const b: Backend = { name: `b${i}`, netns: `svp-${this.id}-b${i}`, addresses: [] };
+      const b: Backend = { name: `b${i}`, netns: `svp-${this.id}-b${i}`, addresses: [], addresses6: [] };
       this.backends.push(b);
       await sh(['ip', 'netns', 'add', b.netns]);
       await ip(this.node, 'link', 'add', `to-b${i}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', b.netns);
@@ -161,6 +179,7 @@ export class Topology {
       await ip(b.netns, 'link', 'set', 'eth0', 'up');
       await ip(b.netns, 'route', 'add', 'default', 'via', NODE_BACKEND_IP);
     }
+    if (opts.ipv6) await this.addIPv6(per);
     if (opts.servers !== false) {
       const tcp = (opts.tcpPorts ?? [8080]).join(',');
       const udp = (opts.udpPorts ?? [8080]).join(',');
@@ -168,8 +187,33 @@ export class Topology {
     }
   }
 
+  /** The IPv6 half of a dual-stack sandbox, on the links build() made (nodad: no DAD wait). */
+  private async addIPv6(per: number): Promise<void> {
+    const ip6 = (ns: string, ...args: string[]) => sh(['ip', '-6', '-n', ns, ...args]);
+    const addr = (ns: string, a: string, dev: string) => ip6(ns, 'addr', 'add', a, 'dev', dev, 'nodad');
+    const sysctl = (ns: string, key: string, v: string) => sh(['ip', 'netns', 'exec', ns, 'sysctl', '-qw', `${key}=${v}`]);
+    await addr(this.node, `${NODE_IP6}/64`, 'to-client');
+    await addr(this.node, `${NODE_DROP_IP6}/64`, 'to-drop');
+    await addr(this.node, `${NODE_BACKEND_IP6}/64`, 'svpbr');
+    await sysctl(this.node, 'net.ipv6.conf.all.forwarding', '1');
+    await ip6(this.node, 'route', 'add', 'default', 'via', DROP_IP6);
+    await addr(this.client, `${CLIENT_IP6}/64`, 'eth0');
+    await ip6(this.client, 'route', 'add', 'default', 'via', NODE_IP6);
+    await addr(this.drop, `${DROP_IP6}/64`, 'eth0');
+    await sysctl(this.drop, 'net.ipv6.conf.all.forwarding', '1');
+    await ip6(this.drop, 'route', 'add', 'blackhole', 'default');
+    for (const [i, b] of this.backends.entries()) {
+      for (let j = 0; j < per; j++) {
+        b.addresses6.push(backendIP6(i, j));
+        await addr(b.netns, `${backendIP6(i, j)}/64`, 'eth0');
+      }
+      await ip6(b.netns, 'route', 'add', 'default', 'via', NODE_BACKEND_IP6);
+    }
+    this.ipv6 = true;
+  }
+
   private startServer(b: Backend, tcp: string, udp: string): Promise<void> {
-    const child = this.spawnIn(b.netns, [process.execPath, program('echo-server'), b.name, tcp, udp]);
+    const child = this.spawnIn(b.netns, [process.execPath, program('echo-server'), b.name, tcp, udp, ...(this.ipv6 ? ['ipv6'] : [])]);
     return new Promise((resolve, reject) => {
       let out = '';
       let err = '';

@@ -7,23 +7,26 @@ import type { Target } from './target.js';
 
 export async function fakeTarget(): Promise<Target> {
   const nodeIP = '10.250.0.1';
-  const dp = new FakeDataplane({ nodeAddresses: [nodeIP, '10.244.0.1'] });
+  const nodeIP6 = 'fd00:250::1';
+  const dp = new FakeDataplane({ nodeAddresses: [nodeIP, '10.244.0.1', nodeIP6] });
   const proxy = new ServiceProxy(dp, { nodeName: 'fake-node', nodeZone: NODE_ZONE });
-  const backends = [0, 1, 2].map((i) => ({ name: `b${i}`, address: `10.244.0.${10 + i}` }));
+  const backends = [0, 1, 2].map((i) => ({ name: `b${i}`, address: `10.244.0.${10 + i}`, address6: `fd00:244::${10 + i}` }));
   const clientIP = '10.250.0.2';
+  const clientIP6 = 'fd00:250::2';
   const connectFrom = async (source: string, targets: ClientTarget[], count: number): Promise<Attempt[]> => {
     const out: Attempt[] = [];
     for (const tg of targets) {
       for (let i = 0; i < count; i++) {
-        const c = dp.connect(source, tg.host, tg.port, tg.proto ?? 'TCP');
-        const b = c.backend ? backends.find((x) => x.address === c.backend!.address) : undefined;
+        const v6 = tg.host.includes(':');
+        const c = dp.connect(v6 ? clientIP6 : source, tg.host, tg.port, tg.proto ?? 'TCP');
+        const b = c.backend ? backends.find((x) => x.address === c.backend!.address || x.address6 === c.backend!.address) : undefined;
         out.push({
           host: tg.host,
           port: tg.port,
           proto: tg.proto ?? 'TCP',
           ok: !!b,
           backend: b?.name,
-          local: c.backend ? `${c.backend.address}:${c.backend.port}` : undefined,
+          local: c.backend ? (v6 ? `[${c.backend.address}]:${c.backend.port}` : `${c.backend.address}:${c.backend.port}`) : undefined,
           peer: c.peer ? `${c.peer}:40000` : undefined,
           error: c.error,
           ms: 0,
@@ -34,7 +37,8 @@ export async function fakeTarget(): Promise<Target> {
   };
   return {
     proxy,
-    backends,
+    backends: backends.map((b) => ({ name: b.name, address: b.address })),
+    ipv6: { backends: backends.map((b) => b.address6), nodeIP: nodeIP6, clientIP: clientIP6 },
     nodeIP,
     clientIP,
     nodeName: 'fake-node',

@@ -1,7 +1,7 @@
 /** A conformance Target on the real kernel: a fresh closed topology per suite. */
 import { open } from '../../src/api/proxy.js';
 import type { DataplaneOptions, Mode } from '../../src/dataplanes/types.js';
-import { CLIENT_IP, NODE_IP, Topology } from '../../src/sandbox/topology.js';
+import { CLIENT_IP, CLIENT_IP6, NODE_IP, NODE_IP6, Topology } from '../../src/sandbox/topology.js';
 import { NODE_ZONE } from './services.js';
 import type { Target } from './target.js';
 
@@ -32,7 +32,7 @@ export interface RealTargetOptions {
 export const NODE_NAME = 'conformance-node';
 
 export async function realTarget(o: RealTargetOptions): Promise<Target> {
-  const topo = await Topology.create({ backends: 3, tcpPorts: [8080, 8081], udpPorts: [8080] });
+  const topo = await Topology.create({ backends: 3, tcpPorts: [8080, 8081], udpPorts: [8080], ipv6: true });
   let cg: { path: string; remove: () => Promise<void> } | undefined;
   try {
     cg = o.cgroup ? await o.cgroup() : undefined;
@@ -44,6 +44,7 @@ export async function realTarget(o: RealTargetOptions): Promise<Target> {
       nodeIP: NODE_IP,
       clientIP: o.connectFromNode ? NODE_IP : CLIENT_IP,
       nodeName: NODE_NAME,
+      ipv6: { backends: topo.backends.map((b) => b.addresses6[0]!), nodeIP: NODE_IP6, clientIP: o.connectFromNode ? NODE_IP6 : CLIENT_IP6 },
       connect: (targets, count, timeoutMs) =>
         topo.connect({ targets, count, timeoutMs, from: o.connectFromNode ? topo.node : topo.client, cgroup: cg?.path }),
       connectFromBackend: (i, targets, count, timeoutMs) => topo.connect({ targets, count, timeoutMs, from: topo.backends[i]!.netns, cgroup: cg?.path }),
@@ -70,7 +71,7 @@ export async function realTarget(o: RealTargetOptions): Promise<Target> {
 /** Everything the namespace's packet path holds, minus timestamps and counters. */
 export async function kernelSnapshot(topo: Topology): Promise<string> {
   const parts: string[] = [];
-  for (const argv of [['iptables-nft-save'], ['iptables-legacy-save'], ['nft', 'list', 'ruleset'], ['ipvsadm', '-Ln']]) {
+  for (const argv of [['iptables-nft-save'], ['iptables-legacy-save'], ['ip6tables-nft-save'], ['ip6tables-legacy-save'], ['nft', 'list', 'ruleset'], ['ipvsadm', '-Ln']]) {
     const out = await topo.exec(topo.node, argv).catch(() => '');
     parts.push(`## ${argv.join(' ')}\n${out.replace(/^#.*\n/gm, '').replace(/\[\d+:\d+\]/g, '[-]')}`);
   }

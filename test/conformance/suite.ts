@@ -12,6 +12,7 @@ import type { Attempt } from '../../src/sandbox/topology.js';
 import { ALL_FEATURES, type Features, type Target } from './target.js';
 import * as S from './services.js';
 import { describeRejectCases } from './reject.js';
+import { describeIPv6Cases } from './ipv6.js';
 
 const landed = (a: Attempt[]) => {
   const counts = new Map<string, number>();
@@ -97,6 +98,7 @@ export function describeConformance(name: string, makeTarget: () => Promise<Targ
     });
 
     describeRejectCases(() => t, f);
+    describeIPv6Cases(() => t, f);
 
     it('stops new traffic to a removed endpoint', async () => {
       await t.proxy.apply(S.webSet(t));

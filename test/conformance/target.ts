@@ -15,6 +15,8 @@ export interface Target {
   clientIP: string;
   /** this node's name, for traffic policy Local */
   nodeName: string;
+  /** the IPv6 side of a dual-stack target (undefined: IPv4 only) */
+  ipv6?: TargetIPv6;
   connect(targets: ClientTarget[], count: number, timeoutMs?: number): Promise<Attempt[]>;
   /** the same from backend i's own namespace (a pod calling a service it serves) */
   connectFromBackend(i: number, targets: ClientTarget[], count: number, timeoutMs?: number): Promise<Attempt[]>;
@@ -27,6 +29,13 @@ export interface Target {
   /** owned objects still in the kernel (empty after cleanup) */
   ownedLeft(): Promise<string[]>;
   destroy(): Promise<void>;
+}
+
+/** Addresses of a dual-stack target's IPv6 side, in the order of Target.backends. */
+export interface TargetIPv6 {
+  backends: string[];
+  nodeIP: string;
+  clientIP: string;
 }
 
 /** What a mode can do; the suite defines only the tests that apply (never skips). */
@@ -42,6 +51,8 @@ export interface Features {
   refusesAtOnce: boolean;
   /** a cluster IP refuses ports no service defines (kube-proxy's nftables mode) */
   undefinedPorts: boolean;
+  /** real IPv6 traffic through dual-stack and single-stack v6 Services (ipv6.ts) */
+  ipv6: boolean;
 }
 
-export const ALL_FEATURES: Features = { udp: true, nodePort: true, externalIPs: true, masquerade: true, externalLocal: true, refusesAtOnce: true, undefinedPorts: true };
+export const ALL_FEATURES: Features = { udp: true, nodePort: true, externalIPs: true, masquerade: true, externalLocal: true, refusesAtOnce: true, undefinedPorts: true, ipv6: true };

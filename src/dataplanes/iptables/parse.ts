@@ -1,8 +1,9 @@
 /**
- * iptables-save output -> what svcproxy owns: its chains, its jump rules in
- * the built-in chains, and the ServicePortStates those chains implement.
- * Only svcproxy's own rule shapes (rules.ts) are parsed; foreign rules are
- * skipped, never interpreted.
+ * iptables-save (or ip6tables-save) output -> what svcproxy owns: its chains,
+ * its jump rules in the built-in chains, and the ServicePortStates those
+ * chains implement. Only svcproxy's own rule shapes (rules.ts) are parsed;
+ * foreign rules are skipped, never interpreted. The same shapes serve both
+ * families: addresses are /32 or /128, DNAT targets a.b.c.d:port or [v6]:port.
  */
 import { sortBackends } from '../../plan/flatten.js';
 import type { Backend, Family, ServicePortState } from '../../plan/types.js';
@@ -15,54 +16,77 @@ export interface Owned {
   states: ServicePortState[];
 }
 
+/** svcproxy's lines of one save, sorted by where they live */
+interface Lines {
+  view: KernelView;
+  jumpLines: Owned['jumpLines'];
+  /** nat rules per owned chain */
+  rules: Map<string, string[]>;
+  filterRules: string[];
+}
+
 const KEY = /^([a-z0-9-]+)\/([a-z0-9-]+):([a-z0-9-]*)\/(TCP|UDP|SCTP)@(4|6)$/;
+const META = /--comment "svp (\S+) meta aff=(\d+) xl=([01]) he=([01])"/;
+const FRONTEND = /--comment "svp (\S+) (cluster-ip|external-ip|lb-ip|node-port)"/;
+const DNAT = / --to-destination \[?([0-9a-fA-F:.]+?)\]?:(\d+)(?: |$)/;
 
 export function parseSave(natSave: string, filterSave: string): Owned {
-  const view: KernelView = { nat: new Set(), filter: new Set(), jumps: new Set() };
-  const jumpLines: Owned['jumpLines'] = [];
-  const rules = new Map<string, string[]>();
-  const filterRules: string[] = [];
+  const lines = collect(natSave, filterSave);
+  const byKey = readServicePorts(lines.rules);
+  readFrontends(lines, byKey);
+  readExternal(lines.rules, byKey);
+  const states = [...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return { view: lines.view, jumpLines: lines.jumpLines, states };
+}
 
+function collect(natSave: string, filterSave: string): Lines {
+  const out: Lines = { view: { nat: new Set(), filter: new Set(), jumps: new Set() }, jumpLines: [], rules: new Map(), filterRules: [] };
   for (const [table, text] of [['nat', natSave], ['filter', filterSave]] as const) {
     for (const line of text.split('\n')) {
-      if (line.startsWith(`:${n.PREFIX}`)) view[table].add(line.slice(1, line.indexOf(' ')));
+      if (line.startsWith(`:${n.PREFIX}`)) out.view[table].add(line.slice(1, line.indexOf(' ')));
       if (!line.startsWith('-A ')) continue;
       const chain = line.slice(3, line.indexOf(' ', 3));
       if (!chain.startsWith(n.PREFIX)) {
         const target = / -j (SVP-[A-Z-]+)$/.exec(line)?.[1];
         if (target) {
-          view.jumps.add(`${table}:${chain}:${target}`);
-          jumpLines.push({ table, line });
+          out.view.jumps.add(`${table}:${chain}:${target}`);
+          out.jumpLines.push({ table, line });
         }
         continue;
       }
-      if (table === 'filter') filterRules.push(line);
-      else (rules.get(chain) ?? rules.set(chain, []).get(chain)!).push(line);
+      if (table === 'filter') out.filterRules.push(line);
+      else (out.rules.get(chain) ?? out.rules.set(chain, []).get(chain)!).push(line);
     }
   }
+  return out;
+}
 
-  const byKey = new Map<string, ServicePortState>();
+/** endpoints a choice chain picks from (statistic/fallthrough jumps to SEP chains, not affinity checks) */
+function picks(rules: Map<string, string[]>, chain: string): Backend[] {
   const dnat = (sep: string): Backend | undefined => {
     for (const r of rules.get(sep) ?? []) {
-      const m = / --to-destination (\d+\.\d+\.\d+\.\d+):(\d+)/.exec(r);
+      const m = DNAT.exec(r);
       if (m) return { address: m[1]!, port: Number(m[2]) };
     }
     return undefined;
   };
-  const picks = (chain: string): Backend[] =>
-    sortBackends(
-      (rules.get(chain) ?? [])
-        .filter((r) => !r.includes('--rcheck'))
-        .flatMap((r) => {
-          const sep = / -j (SVP-SEP-[0-9A-F]+)$/.exec(r)?.[1];
-          const b = sep ? dnat(sep) : undefined;
-          return b ? [b] : [];
-        }),
-    );
+  return sortBackends(
+    (rules.get(chain) ?? [])
+      .filter((r) => !r.includes('--rcheck'))
+      .flatMap((r) => {
+        const sep = / -j (SVP-SEP-[0-9A-F]+)$/.exec(r)?.[1];
+        const b = sep ? dnat(sep) : undefined;
+        return b ? [b] : [];
+      }),
+  );
+}
 
+/** one state per SVC chain, from its meta comment; frontends filled in later */
+function readServicePorts(rules: Map<string, string[]>): Map<string, ServicePortState> {
+  const byKey = new Map<string, ServicePortState>();
   for (const [chain, list] of rules) {
     if (!chain.startsWith('SVP-SVC-')) continue;
-    const meta = /--comment "svp (\S+) meta aff=(\d+) xl=([01]) he=([01])"/.exec(list[0] ?? '');
+    const meta = META.exec(list[0] ?? '');
     const k = meta ? KEY.exec(meta[1]!) : null;
     if (!meta || !k) continue;
     const key = meta[1]!;
@@ -80,18 +104,22 @@ export function parseSave(natSave: string, filterSave: string): Owned {
       loadBalancerIPs: [],
       affinitySeconds: Number(meta[2]) || null,
       externalLocal: meta[3] === '1',
-      internal: picks(chain),
+      internal: picks(rules, chain),
       external: [],
       hasEndpoints: meta[4] === '1',
     });
   }
+  return byKey;
+}
 
-  const frontends = [...(rules.get(n.SERVICES) ?? []), ...(rules.get(n.NODEPORTS) ?? []), ...filterRules];
+/** cluster IP, external/LB IPs and node port from the dispatch and filter rules */
+function readFrontends(lines: Lines, byKey: Map<string, ServicePortState>): void {
+  const frontends = [...(lines.rules.get(n.SERVICES) ?? []), ...(lines.rules.get(n.NODEPORTS) ?? []), ...lines.filterRules];
   for (const r of frontends) {
-    const c = /--comment "svp (\S+) (cluster-ip|external-ip|lb-ip|node-port)"/.exec(r);
+    const c = FRONTEND.exec(r);
     const s = c ? byKey.get(c[1]!) : undefined;
     if (!c || !s) continue;
-    const ip = /-d (\S+)\/32/.exec(r)?.[1] ?? '';
+    const ip = /-d (\S+)\/(?:32|128) /.exec(r)?.[1] ?? '';
     const dport = Number(/--dport (\d+)/.exec(r)?.[1] ?? 0);
     if (c[2] === 'cluster-ip') {
       s.clusterIP = ip;
@@ -100,16 +128,17 @@ export function parseSave(natSave: string, filterSave: string): Owned {
     else if (c[2] === 'lb-ip') s.loadBalancerIPs.push(ip);
     else s.nodePort = dport;
   }
+}
 
+/** external endpoints: the EXT chain's last jump, the SVC chain itself when the lists agree */
+function readExternal(rules: Map<string, string[]>, byKey: Map<string, ServicePortState>): void {
   for (const s of byKey.values()) {
     s.externalIPs.sort();
     s.loadBalancerIPs.sort();
     const ext = rules.get(n.extChain(s.key));
     if (ext) {
       const last = / -j (SVP-\S+)$/.exec(ext[ext.length - 1] ?? '')?.[1];
-      s.external = last === n.svcChain(s.key) ? s.internal : picks(last ?? '');
+      s.external = last === n.svcChain(s.key) ? s.internal : picks(rules, last ?? '');
     }
   }
-  const states = [...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  return { view, jumpLines, states };
 }

@@ -11,6 +11,7 @@
  * alone cannot tell on read-back (the key, affinity, policy).
  */
 import type { Backend, ServicePortState } from '../../plan/types.js';
+import { cidrFor, dnatTo, hostMask, recentMask } from './family.js';
 import * as n from './names.js';
 
 export interface RuleOptions {
@@ -42,9 +43,10 @@ export function serviceChains(s: ServicePortState, o: RuleOptions): ChainRules {
   const svcRules = [`-A ${svc} -m comment --comment ${n.safeComment(metaComment(s))}`];
   chains.set(svc, svcRules);
   if (s.internal.length > 0) {
-    const cip = `-d ${s.clusterIP}/32 ${l4(s, s.port)}`;
+    const cip = `-d ${s.clusterIP}${hostMask(s.family)} ${l4(s, s.port)}`;
+    const cidr = cidrFor(s.family, o.clusterCIDR);
     if (o.masqueradeAll) svcRules.push(`-A ${svc} ${cip} -j ${n.MARK_MASQ}`);
-    else if (o.clusterCIDR) svcRules.push(`-A ${svc} ! -s ${o.clusterCIDR} ${cip} -j ${n.MARK_MASQ}`);
+    else if (cidr) svcRules.push(`-A ${svc} ! -s ${cidr} ${cip} -j ${n.MARK_MASQ}`);
     svcRules.push(...choose(svc, s, s.internal));
   }
   if (hasExternalFrontends(s) && s.external.length > 0) {
@@ -56,7 +58,8 @@ export function serviceChains(s: ServicePortState, o: RuleOptions): ChainRules {
       rules.push(`-A ${ext} -j ${n.MARK_MASQ}`, `-A ${ext} -j ${target}`);
     } else {
       // Local policy keeps the client's source; the node's own connections still need masquerade.
-      if (o.clusterCIDR) rules.push(`-A ${ext} -s ${o.clusterCIDR} -j ${svc}`);
+      const cidr = cidrFor(s.family, o.clusterCIDR);
+      if (cidr) rules.push(`-A ${ext} -s ${cidr} -j ${svc}`);
       rules.push(`-A ${ext} -m addrtype --src-type LOCAL -j ${n.MARK_MASQ}`, `-A ${ext} -m addrtype --src-type LOCAL -j ${svc}`, `-A ${ext} -j ${target}`);
     }
     chains.set(ext, rules);
@@ -79,7 +82,7 @@ function choose(chain: string, s: ServicePortState, list: Backend[]): string[] {
   if (s.affinitySeconds !== null) {
     for (const b of list) {
       const sep = n.sepChain(s.key, b);
-      rules.push(`-A ${chain} -m recent --name ${sep} --mask 255.255.255.255 --rsource --rcheck --seconds ${s.affinitySeconds} --reap -j ${sep}`);
+      rules.push(`-A ${chain} -m recent --name ${sep} --mask ${recentMask(s.family)} --rsource --rcheck --seconds ${s.affinitySeconds} --reap -j ${sep}`);
     }
   }
   list.forEach((b, i) => {
@@ -92,11 +95,11 @@ function choose(chain: string, s: ServicePortState, list: Backend[]): string[] {
 
 function endpointRules(s: ServicePortState, b: Backend): string[] {
   const sep = n.sepChain(s.key, b);
-  const recent = s.affinitySeconds !== null ? ` -m recent --name ${sep} --mask 255.255.255.255 --rsource --set` : '';
+  const recent = s.affinitySeconds !== null ? ` -m recent --name ${sep} --mask ${recentMask(s.family)} --rsource --set` : '';
   return [
     // Hairpin: an endpoint reaching itself through the service must be masqueraded.
-    `-A ${sep} -s ${b.address}/32 -j ${n.MARK_MASQ}`,
-    `-A ${sep} -p ${proto(s)}${recent} -m ${proto(s)} -j DNAT --to-destination ${b.address}:${b.port}`,
+    `-A ${sep} -s ${b.address}${hostMask(s.family)} -j ${n.MARK_MASQ}`,
+    `-A ${sep} -p ${proto(s)}${recent} -m ${proto(s)} -j DNAT --to-destination ${dnatTo(s.family, b.address, b.port)}`,
   ];
 }
 
@@ -106,13 +109,14 @@ export function dispatchRules(s: ServicePortState): { services: string[]; nodePo
   const nodePorts: string[] = [];
   const c = (kind: n.FrontendKind) => `-m comment --comment ${n.safeComment(n.frontendComment(s.key, kind))}`;
   const p = proto(s);
+  const m = hostMask(s.family);
   if (s.internal.length > 0) {
-    services.push(`-A ${n.SERVICES} -d ${s.clusterIP}/32 -p ${p} ${c('cluster-ip')} -m ${p} --dport ${s.port} -j ${n.svcChain(s.key)}`);
+    services.push(`-A ${n.SERVICES} -d ${s.clusterIP}${m} -p ${p} ${c('cluster-ip')} -m ${p} --dport ${s.port} -j ${n.svcChain(s.key)}`);
   }
   if (hasExternalFrontends(s) && s.external.length > 0) {
     const ext = n.extChain(s.key);
-    for (const ip of s.externalIPs) services.push(`-A ${n.SERVICES} -d ${ip}/32 -p ${p} ${c('external-ip')} -m ${p} --dport ${s.port} -j ${ext}`);
-    for (const ip of s.loadBalancerIPs) services.push(`-A ${n.SERVICES} -d ${ip}/32 -p ${p} ${c('lb-ip')} -m ${p} --dport ${s.port} -j ${ext}`);
+    for (const ip of s.externalIPs) services.push(`-A ${n.SERVICES} -d ${ip}${m} -p ${p} ${c('external-ip')} -m ${p} --dport ${s.port} -j ${ext}`);
+    for (const ip of s.loadBalancerIPs) services.push(`-A ${n.SERVICES} -d ${ip}${m} -p ${p} ${c('lb-ip')} -m ${p} --dport ${s.port} -j ${ext}`);
     if (s.nodePort !== null) nodePorts.push(`-A ${n.NODEPORTS} -p ${p} ${c('node-port')} -m ${p} --dport ${s.nodePort} -j ${ext}`);
   }
   return { services, nodePorts };
@@ -133,10 +137,11 @@ export function filterRules(s: ServicePortState): string[] {
   const verdict = s.hasEndpoints ? 'DROP' : noEndpointVerdict(s.protocol);
   const c = (kind: n.FrontendKind) => `-m comment --comment ${n.safeComment(n.frontendComment(s.key, kind))}`;
   const p = proto(s);
-  if (s.internal.length === 0) rules.push(`-A ${n.FILTER} -d ${s.clusterIP}/32 -p ${p} ${c('cluster-ip')} -m ${p} --dport ${s.port} -j ${verdict}`);
+  const m = hostMask(s.family);
+  if (s.internal.length === 0) rules.push(`-A ${n.FILTER} -d ${s.clusterIP}${m} -p ${p} ${c('cluster-ip')} -m ${p} --dport ${s.port} -j ${verdict}`);
   if (hasExternalFrontends(s) && s.external.length === 0) {
-    for (const ip of s.externalIPs) rules.push(`-A ${n.FILTER} -d ${ip}/32 -p ${p} ${c('external-ip')} -m ${p} --dport ${s.port} -j ${verdict}`);
-    for (const ip of s.loadBalancerIPs) rules.push(`-A ${n.FILTER} -d ${ip}/32 -p ${p} ${c('lb-ip')} -m ${p} --dport ${s.port} -j ${verdict}`);
+    for (const ip of s.externalIPs) rules.push(`-A ${n.FILTER} -d ${ip}${m} -p ${p} ${c('external-ip')} -m ${p} --dport ${s.port} -j ${verdict}`);
+    for (const ip of s.loadBalancerIPs) rules.push(`-A ${n.FILTER} -d ${ip}${m} -p ${p} ${c('lb-ip')} -m ${p} --dport ${s.port} -j ${verdict}`);
     if (s.nodePort !== null) rules.push(`-A ${n.FILTER} -p ${p} -m addrtype --dst-type LOCAL ${c('node-port')} -m ${p} --dport ${s.nodePort} -j ${verdict}`);
   }
   return rules;

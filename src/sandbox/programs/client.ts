@@ -4,9 +4,11 @@
  * result is the backend's greeting, or the error code (ECONNREFUSED,
  * EHOSTUNREACH, ETIMEDOUT...). Bounded: every attempt has a timeout.
  *
+ * Hosts may be IPv4 or IPv6 addresses (UDP then uses a udp6 socket).
+ *
  * usage: node client.js '{"targets":[{"host":"10.96.0.1","port":80,"proto":"TCP"}],"count":10,"timeoutMs":2000}'
  */
-import { connect } from 'node:net';
+import { connect, isIPv6 } from 'node:net';
 import { createSocket } from 'node:dgram';
 
 interface Target {
@@ -63,7 +65,7 @@ function tcp(t: Target): Promise<Attempt> {
 function udp(t: Target): Promise<Attempt> {
   const start = performance.now();
   return new Promise((resolve) => {
-    const sock = createSocket('udp4');
+    const sock = createSocket(isIPv6(t.host) ? 'udp6' : 'udp4');
     const done = (r: Partial<Attempt>) => {
       clearTimeout(timer);
       sock.close();
