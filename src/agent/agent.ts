@@ -177,6 +177,7 @@ class Agent {
         tracker: this.tracker,
         minSyncPeriodMs: durationMs(this.cfg.minSyncPeriod),
         syncPeriodMs: durationMs(this.cfg.syncPeriod),
+        reopen: () => this.openProxy(),
         onStart: () => this.syncStarting(),
         onSync: (r) => {
           this.synced(r);
@@ -249,7 +250,7 @@ class Agent {
     await this.watchers?.stop();
     await this.loop?.stop();
     await this.closeServers();
-    await this.proxy?.close();
+    await (this.loop?.proxy ?? this.proxy)?.close(); // a repair may have replaced the first one
     this.log.info({ syncs: this.syncs }, 'stopped; rules left in place');
   }
 

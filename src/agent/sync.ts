@@ -7,7 +7,7 @@
  * pending changes as an update, so what the full diff then finds is drift only.
  */
 import type { ServiceProxy } from '../api/proxy.js';
-import { displayName, type ChangeSet } from '../plan/index.js';
+import { displayName, isEmptyChangeSet, type ChangeSet } from '../plan/index.js';
 import { BoundedFrequencyRunner } from './runner.js';
 import type { ChangeTracker } from './tracker.js';
 
@@ -35,6 +35,14 @@ export interface SyncLoopOptions {
   tracker: ChangeTracker;
   minSyncPeriodMs: number;
   syncPeriodMs: number;
+  /**
+   * Opens a fresh ServiceProxy for a repair. A dataplane may remember what it
+   * wrote (nftables does, and read() does not reset that memory), so a repair
+   * through the same instance can believe drifted objects are still there; a
+   * fresh one plans from the kernel alone. Without it, the repair goes
+   * through the same proxy.
+   */
+  reopen?: () => Promise<ServiceProxy>;
   /** a sync is about to take the tracker's pending changes */
   onStart?: () => void;
   onSync?: (r: SyncReport) => void;
@@ -46,8 +54,11 @@ export class SyncLoop {
   private synced = false;
   /** Date.now() of the last successful sync (healthz reads it) */
   lastSyncAt = 0;
+  /** the proxy in use (a repair may replace it: see reopen) */
+  proxy: ServiceProxy;
 
   constructor(private readonly opts: SyncLoopOptions) {
+    this.proxy = opts.proxy;
     this.runner = new BoundedFrequencyRunner({
       minIntervalMs: opts.minSyncPeriodMs,
       maxIntervalMs: opts.syncPeriodMs,
@@ -81,19 +92,29 @@ export class SyncLoop {
   private async partial(): Promise<void> {
     const t0 = performance.now();
     this.opts.onStart?.();
-    const r = await this.opts.proxy.update(this.opts.tracker.take());
+    const r = await this.proxy.update(this.opts.tracker.take());
     this.done(t0, r.plan.changes, r.stats?.kernelMs ?? 0, false, false);
   }
 
   private async full(repair: boolean): Promise<void> {
     const t0 = performance.now();
-    const { proxy, tracker } = this.opts;
+    const { tracker } = this.opts;
     this.opts.onStart?.();
     tracker.take(); // the full set covers the dirty ones
-    await proxy.read(); // the kernel is the judge: drift shows up in the diff
-    const r = await proxy.apply({ services: tracker.all(), ignored: [] });
+    const set = { services: tracker.all(), ignored: [] };
+    await this.proxy.read(); // the kernel is the judge: drift shows up in the diff
+    if (repair && this.opts.reopen && !isEmptyChangeSet(await this.proxy.diff(set))) await this.replaceProxy();
+    const r = await this.proxy.apply(set);
     this.synced = true;
     this.done(t0, r.plan.changes, r.stats?.kernelMs ?? 0, true, repair);
+  }
+
+  /** Swap in a fresh proxy (the old one is closed only once the new one opened). */
+  private async replaceProxy(): Promise<void> {
+    const fresh = await this.opts.reopen!();
+    const old = this.proxy;
+    this.proxy = fresh;
+    await old.close();
   }
 
   private done(t0: number, c: ChangeSet, kernelMs: number, full: boolean, repaired: boolean): void {

@@ -232,11 +232,11 @@ describe('svcproxy agent (nftables, closed topology, API-server stand-in)', () =
     }
   });
 
-  it('startAgent() in-process: ready adopts with no change, reports its status, and stop() leaves the rules', async () => {
+  it('startAgent() in-process: ready adopts with no change; the periodic reconcile repairs drift, naming it; stop() leaves the rules', async () => {
     const lines: LogLine[] = [];
     const sink = { write: (s: string) => void lines.push(JSON.parse(s) as LogLine) } as unknown as NodeJS.WritableStream;
     const h = await startAgent({
-      config: { kubeconfig, netns: t.node, proxyMode: 'nftables', hostnameOverride: NODE, healthzBindAddress: '127.0.0.1:0', metricsBindAddress: '127.0.0.1:0', minSyncPeriod: '0s' },
+      config: { kubeconfig, netns: t.node, proxyMode: 'nftables', hostnameOverride: NODE, healthzBindAddress: '127.0.0.1:0', metricsBindAddress: '127.0.0.1:0', minSyncPeriod: '0s', syncPeriod: '1s' },
       log: createLogger('info', sink),
     });
     try {
@@ -244,6 +244,17 @@ describe('svcproxy agent (nftables, closed topology, API-server stand-in)', () =
       expect(h.status()).toMatchObject({ ready: true, mode: 'nftables', nodeName: NODE, nodeZone: 'zone-a', nodeEligible: true, healthy: true, services: 2 });
       expect(h.status().lastSync).toMatchObject({ full: true, added: 0, changed: 0, removed: 0, owned: 2 });
       expect((await get(h.healthz.port, '/healthz')).status).toBe(200);
+      // drift: someone else removes web from the kernel; the next periodic full reconcile puts back just that
+      const other = await open({ mode: 'nftables', netns: t.node });
+      try {
+        await other.update({ remove: [{ namespace: 'default', name: 'web' }] });
+      } finally {
+        await other.close();
+      }
+      const repair = await until(() => lines.find((l) => l.msg === 'full reconcile repaired drift'), 'a repair', 10_000);
+      expect(repair).toMatchObject({ added: 1, changed: 0, removed: 0, repaired: ['+ default/web:http/TCP:80 v4'] });
+      expect(failures(await connect(WEB, 5))).toEqual([]);
+      expect(metric((await get(h.metrics.port, '/metrics')).body, 'svcproxy_sync_repaired_total')).toBe(1);
     } finally {
       await h.stop();
     }
