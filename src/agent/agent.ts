@@ -56,8 +56,12 @@ export interface AgentHandle {
 
 export function loadKubeConfig(file?: string): KubeConfig {
   const kc = new KubeConfig();
-  if (file) kc.loadFromFile(file);
-  else kc.loadFromDefault();
+  try {
+    if (file) kc.loadFromFile(file);
+    else kc.loadFromDefault();
+  } catch (e) {
+    throw new SvcproxyError(`kubeconfig: cannot load ${file ?? 'the default configuration'}: ${(e as Error).message.split('\n')[0]}`, { code: 'EINVAL', field: 'kubeconfig', op: 'agent', file });
+  }
   if (!kc.getCurrentCluster()) throw new SvcproxyError('kubeconfig: no cluster found (give --kubeconfig, set KUBECONFIG, or run in a pod)', { code: 'EINVAL', field: 'kubeconfig', op: 'agent' });
   return kc;
 }
@@ -107,8 +111,8 @@ class Agent {
   async serve(): Promise<void> {
     this.health.queued(); // the first sync must come within healthTimeout
     try {
-      this.servers.push(await serve(this.cfg.healthzBindAddress, healthRoutes(this.health)));
-      this.servers.push(await serve(this.cfg.metricsBindAddress, metricsRoutes(this.metrics)));
+      this.servers.push(await listenOn('healthzBindAddress', this.cfg.healthzBindAddress, healthRoutes(this.health)));
+      this.servers.push(await listenOn('metricsBindAddress', this.cfg.metricsBindAddress, metricsRoutes(this.metrics)));
     } catch (e) {
       await this.closeServers();
       throw e;
@@ -257,6 +261,16 @@ class Agent {
   private async closeServers(): Promise<void> {
     await Promise.all(this.servers.map((s) => s.close()));
     this.servers = [];
+  }
+}
+
+/** serve(), with a failure to listen as one line naming the setting */
+async function listenOn(field: string, hostPort: string, routes: Parameters<typeof serve>[1]): Promise<Bound> {
+  try {
+    return await serve(hostPort, routes);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+    throw new SvcproxyError(`${field}: cannot listen on ${hostPort}: ${code}`, { code, field, op: 'agent' });
   }
 }
 
