@@ -6,3 +6,5 @@ export * from './plan/index.js';
 export type { Dataplane, DataplaneOptions, Capability, Mode, ApplyStats } from './dataplanes/types.js';
 export type { ModeTraits } from './dataplanes/traits.js';
 export { MODES } from './dataplanes/types.js';
+export { startAgent, type StartAgentOptions, type AgentHandle, type AgentStatus } from './agent/agent.js';
+export type { AgentConfigInput } from './agent/config.js';

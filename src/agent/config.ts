@@ -30,10 +30,15 @@ export const agentConfigSchema = z.strictObject({
   serviceProxyName: z.string().min(1).optional(),
   /** svcproxy's own: network namespace the rules live in (tests) */
   netns: z.string().min(1).optional(),
+  /** svcproxy's own: cgroup v2 directory bpf mode attaches to, and the bpffs it pins under */
+  cgroup: z.string().min(1).optional(),
+  bpffs: z.string().min(1).optional(),
   logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
 
 export type AgentConfig = z.infer<typeof agentConfigSchema>;
+/** what a caller writes: every field optional, defaults filled in by the schema */
+export type AgentConfigInput = z.input<typeof agentConfigSchema>;
 
 /** Flags override the file; both go through the same schema. */
 export async function loadAgentConfig(flags: Record<string, unknown>, file?: string): Promise<AgentConfig> {

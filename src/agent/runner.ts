@@ -19,16 +19,22 @@ export class BoundedFrequencyRunner {
   private running?: Promise<void>;
   private again = false;
   private stopped = false;
+  private started = false;
 
   constructor(private readonly opts: RunnerOptions) {}
 
   start(): void {
+    this.started = true;
     this.armPeriodic();
   }
 
-  /** Ask for a sync as soon as the minimum interval allows. */
+  /**
+   * Ask for a sync as soon as the minimum interval allows. Before start()
+   * this does nothing: informers deliver their first lists one resource at
+   * a time, and a sync then would program Services without their endpoints.
+   */
   run(): void {
-    if (this.stopped) return;
+    if (this.stopped || !this.started) return;
     if (this.running) {
       this.again = true;
       return;

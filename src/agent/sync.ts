@@ -3,18 +3,29 @@
  * the bounded-frequency runner. The first sync and every periodic one are a
  * full reconcile: apply() diffs the whole desired set against what the kernel
  * holds (read back), so a restart adopts existing rules and drift is repaired
- * with only the difference, never a flush.
+ * with only the difference, never a flush. A periodic reconcile first applies
+ * pending changes as an update, so what the full diff then finds is drift only.
  */
 import type { ServiceProxy } from '../api/proxy.js';
+import { displayName, isEmptyChangeSet, type ChangeSet } from '../plan/index.js';
 import { BoundedFrequencyRunner } from './runner.js';
 import type { ChangeTracker } from './tracker.js';
 
+/** repaired service ports named in a report (a drift of thousands is summarised by its count) */
+const REPAIR_NAMES = 20;
+
 export interface SyncReport {
   full: boolean;
+  /** a periodic full reconcile after the first sync: what it changed was drift, repaired */
+  repaired: boolean;
   /** service ports added, changed, removed in the kernel */
   added: number;
   changed: number;
   removed: number;
+  /** service ports programmed after the sync */
+  owned: number;
+  /** for a repair: the first service ports it re-programmed, "+ ns/name:port" / "~ ..." / "- ..." */
+  repairs: string[];
   kernelMs: number;
   totalMs: number;
 }
@@ -24,6 +35,16 @@ export interface SyncLoopOptions {
   tracker: ChangeTracker;
   minSyncPeriodMs: number;
   syncPeriodMs: number;
+  /**
+   * Opens a fresh ServiceProxy for a repair. A dataplane may remember what it
+   * wrote (nftables does, and read() does not reset that memory), so a repair
+   * through the same instance can believe drifted objects are still there; a
+   * fresh one plans from the kernel alone. Without it, the repair goes
+   * through the same proxy.
+   */
+  reopen?: () => Promise<ServiceProxy>;
+  /** a sync is about to take the tracker's pending changes */
+  onStart?: () => void;
   onSync?: (r: SyncReport) => void;
   onError?: (e: unknown) => void;
 }
@@ -33,8 +54,11 @@ export class SyncLoop {
   private synced = false;
   /** Date.now() of the last successful sync (healthz reads it) */
   lastSyncAt = 0;
+  /** the proxy in use (a repair may replace it: see reopen) */
+  proxy: ServiceProxy;
 
   constructor(private readonly opts: SyncLoopOptions) {
+    this.proxy = opts.proxy;
     this.runner = new BoundedFrequencyRunner({
       minIntervalMs: opts.minSyncPeriodMs,
       maxIntervalMs: opts.syncPeriodMs,
@@ -59,28 +83,62 @@ export class SyncLoop {
   }
 
   private async sync(periodic: boolean): Promise<void> {
+    const { tracker } = this.opts;
+    if (!this.synced) return this.full(false);
+    if (tracker.pending > 0) await this.partial();
+    if (periodic) await this.full(true);
+  }
+
+  private async partial(): Promise<void> {
     const t0 = performance.now();
-    const { proxy, tracker } = this.opts;
-    const full = periodic || !this.synced;
-    let r;
-    if (full) {
-      tracker.take(); // the full set covers the dirty ones
-      await proxy.read(); // the kernel is the judge: drift shows up in the diff
-      r = await proxy.apply({ services: tracker.all(), ignored: [] });
-    } else {
-      if (tracker.pending === 0) return;
-      r = await proxy.update(tracker.take());
-    }
+    this.opts.onStart?.();
+    const r = await this.proxy.update(this.opts.tracker.take());
+    this.done(t0, r.plan.changes, r.stats?.kernelMs ?? 0, false, false);
+  }
+
+  private async full(repair: boolean): Promise<void> {
+    const t0 = performance.now();
+    const { tracker } = this.opts;
+    this.opts.onStart?.();
+    tracker.take(); // the full set covers the dirty ones
+    const set = { services: tracker.all(), ignored: [] };
+    await this.proxy.read(); // the kernel is the judge: drift shows up in the diff
+    if (repair && this.opts.reopen && !isEmptyChangeSet(await this.proxy.diff(set))) await this.replaceProxy();
+    const r = await this.proxy.apply(set);
     this.synced = true;
+    this.done(t0, r.plan.changes, r.stats?.kernelMs ?? 0, true, repair);
+  }
+
+  /** Swap in a fresh proxy (the old one is closed only once the new one opened). */
+  private async replaceProxy(): Promise<void> {
+    const fresh = await this.opts.reopen!();
+    const old = this.proxy;
+    this.proxy = fresh;
+    await old.close();
+  }
+
+  private done(t0: number, c: ChangeSet, kernelMs: number, full: boolean, repaired: boolean): void {
     this.lastSyncAt = Date.now();
-    const c = r.plan.changes;
+    const repairs = repaired ? repairNames(c) : [];
     this.opts.onSync?.({
       full,
+      repaired,
       added: c.added.length,
       changed: c.changed.length,
       removed: c.removed.length,
-      kernelMs: r.stats?.kernelMs ?? 0,
+      owned: c.unchanged + c.added.length + c.changed.length,
+      repairs,
+      kernelMs,
       totalMs: performance.now() - t0,
     });
   }
+}
+
+function repairNames(c: ChangeSet): string[] {
+  const port = (s: { port: number; protocol: string; family: number }) => `/${s.protocol}:${s.port} v${s.family}`;
+  return [
+    ...c.added.map((s) => `+ ${displayName(s)}${port(s)}`),
+    ...c.changed.map((x) => `~ ${displayName(x.after)}${port(x.after)} (${[...x.what].join(',')})`),
+    ...c.removed.map((s) => `- ${displayName(s)}${port(s)}`),
+  ].slice(0, REPAIR_NAMES);
 }

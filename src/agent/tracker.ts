@@ -50,6 +50,11 @@ export class ChangeTracker {
     return this.dirty.size;
   }
 
+  /** Services (ours) and EndpointSlices held now, for the agent's progress line. */
+  counts(): { services: number; slices: number } {
+    return { services: this.services.size, slices: this.sliceOwners.size };
+  }
+
   /** kube-proxy's label rule: skip objects another proxy owns, and headless slices. */
   private ours(labels: Record<string, string> | undefined): boolean {
     const owner = labels?.[SERVICE_PROXY_NAME_LABEL];

@@ -1,12 +1,12 @@
 /**
- * List-then-watch of Services and EndpointSlices with @kubernetes/client-node
+ * List-then-watch of Services, EndpointSlices and this node's Node with @kubernetes/client-node
  * informers. The informer lists, watches from the list's resourceVersion
  * (with bookmarks, so a reconnect resumes from a recent version), and on 410
  * Gone re-lists and reports only the objects that differ (it diffs against
  * its cache), so a watch reset never flushes the dataplane. Other errors stop
  * an informer: it is restarted with capped exponential backoff.
  */
-import { CoreV1Api, DiscoveryV1Api, KubeConfig, ListWatch, Watch, type KubernetesObject } from '@kubernetes/client-node';
+import { CoreV1Api, DiscoveryV1Api, KubeConfig, ListWatch, Watch, type KubernetesObject, type V1Node } from '@kubernetes/client-node';
 import type { ChangeTracker } from './tracker.js';
 
 export interface WatchOptions {
@@ -16,6 +16,8 @@ export interface WatchOptions {
   onChange: () => void;
   onError?: (resource: string, e: unknown, retryMs: number) => void;
   maxBackoffMs?: number;
+  /** watch this Node (field selector metadata.name), told of every version of it; undefined: deleted */
+  node?: { name: string; onNode: (node: V1Node | undefined) => void };
 }
 
 /** A Watch that asks for bookmarks (the informer does not). */
@@ -45,6 +47,17 @@ export function startWatching(opts: WatchOptions): Watchers {
       remove: (o) => tracker.deleteSlice(o),
     }),
   ];
+  const node = opts.node;
+  if (node) {
+    const fieldSelector = `metadata.name=${node.name}`;
+    informers.push(
+      watchOne(opts, 'nodes', '/api/v1/nodes', () => core.listNode({ fieldSelector }), {
+        set: (o) => node.onNode(o as V1Node),
+        remove: () => node.onNode(undefined),
+        quiet: true,
+      }, fieldSelector),
+    );
+  }
   return {
     synced: Promise.all(informers.map((i) => i.synced)).then(() => undefined),
     stop: async () => {
@@ -58,9 +71,11 @@ function watchOne(
   resource: string,
   path: string,
   list: () => Promise<{ items: KubernetesObject[]; metadata?: { resourceVersion?: string } }>,
-  on: { set: (o: KubernetesObject) => void; remove: (o: KubernetesObject) => void },
+  /** quiet: the tracker did not change, no onChange */
+  on: { set: (o: KubernetesObject) => void; remove: (o: KubernetesObject) => void; quiet?: boolean },
+  fieldSelector?: string,
 ) {
-  const lw = new ListWatch<KubernetesObject>(path, new BookmarkWatch(opts.kubeconfig), list as never, false);
+  const lw = new ListWatch<KubernetesObject>(path, new BookmarkWatch(opts.kubeconfig), list as never, false, undefined, fieldSelector);
   let stopped = false;
   let backoff = 100;
   let timer: NodeJS.Timeout | undefined;
@@ -68,22 +83,31 @@ function watchOne(
   const synced = new Promise<void>((r) => (listed = r));
   const changed = (fn: (o: KubernetesObject) => void) => (o: KubernetesObject) => {
     fn(o);
-    opts.onChange();
+    if (!on.quiet) opts.onChange();
   };
   lw.on('add', changed(on.set));
   lw.on('update', changed(on.set));
   lw.on('delete', changed(on.remove));
-  lw.on('connect', () => {
-    backoff = 100;
-  });
+  let errors = 0;
+  // synced only after a list that went through; backoff resets only then (a refused list retries slower each time)
+  const attempt = () => {
+    const before = errors;
+    void lw.start().then(() => {
+      if (errors !== before) return;
+      backoff = 100;
+      listed();
+    });
+  };
   lw.on('error', (e) => {
+    errors++;
     if (stopped) return;
     const wait = backoff;
     backoff = Math.min(backoff * 2, opts.maxBackoffMs ?? 30_000);
     opts.onError?.(resource, e, wait);
-    timer = setTimeout(() => void lw.start().then(listed), wait);
+    clearTimeout(timer);
+    timer = setTimeout(attempt, wait);
   });
-  void lw.start().then(listed);
+  attempt();
   return {
     synced,
     stop: async () => {

@@ -14,6 +14,7 @@ import { registerServices } from './commands/services.js';
 import { registerSwitch } from './commands/switch.js';
 import { registerExtras } from './commands/extras.js';
 import { registerCompletion } from './completion.js';
+import { registerAgent } from './commands/agent.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = await buildProgram();
@@ -36,6 +37,7 @@ export async function buildProgram(): Promise<Command> {
   registerServices(program);
   registerSwitch(program);
   registerDemo(program);
+  registerAgent(program);
   await registerExtras(program);
   registerCompletion(program);
   return program;

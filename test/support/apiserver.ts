@@ -23,7 +23,7 @@ export class ApiServerStandIn {
   private events: Event[] = [];
   /** versions at or below this are gone (compacted): a watch from them gets 410 */
   private compactedAt = 0;
-  private readonly watches = new Set<{ path: string; res: ServerResponse }>();
+  private readonly watches = new Set<{ path: string; res: ServerResponse; name?: string }>();
   readonly server = createServer((req, res) => this.handle(req, res));
   /** requests seen, e.g. "list /api/v1/services", "watch /api/v1/services rv=5 bookmarks=true" */
   readonly log: string[] = [];
@@ -75,7 +75,7 @@ export class ApiServerStandIn {
 
   private emit(e: Event): void {
     this.events.push(e);
-    for (const w of this.watches) if (w.path === e.path) this.write(w.res, { type: e.type, object: e.object });
+    for (const w of this.watches) if (w.path === e.path && selects(w.name, e.object)) this.write(w.res, { type: e.type, object: e.object });
   }
 
   private write(res: ServerResponse, event: unknown): void {
@@ -90,9 +90,10 @@ export class ApiServerStandIn {
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', code: 404 }));
       return;
     }
+    const name = fieldName(url.searchParams.get('fieldSelector'));
     if (url.searchParams.get('watch') !== 'true') {
       this.log.push(`list ${path}`);
-      const items = [...this.objects.get(path)!.values()];
+      const items = [...this.objects.get(path)!.values()].filter((o) => selects(name, o));
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ kind: `${meta.kind}List`, apiVersion: meta.apiVersion, metadata: { resourceVersion: String(this.rv) }, items }));
       return;
@@ -106,12 +107,25 @@ export class ApiServerStandIn {
       res.end();
       return;
     }
-    for (const e of this.events) if (e.path === path && e.rv > from) this.write(res, { type: e.type, object: e.object });
-    const w = { path, res };
+    for (const e of this.events) if (e.path === path && e.rv > from && selects(name, e.object)) this.write(res, { type: e.type, object: e.object });
+    const w = { path, res, name };
     this.watches.add(w);
     res.on('close', () => this.watches.delete(w));
   }
 }
 
+/** The one field selector the agent sends (metadata.name=X, for its own Node); others are refused loudly. */
+function fieldName(selector: string | null): string | undefined {
+  if (!selector) return undefined;
+  const m = /^metadata\.name=([^,]+)$/.exec(selector);
+  if (!m) throw new Error(`stand-in: unsupported fieldSelector ${selector}`);
+  return m[1];
+}
+
+function selects(name: string | undefined, o: Obj): boolean {
+  return name === undefined || o.metadata.name === name;
+}
+
 export const SERVICES = '/api/v1/services';
+export const NODES = '/api/v1/nodes';
 export const SLICES = '/apis/discovery.k8s.io/v1/endpointslices';

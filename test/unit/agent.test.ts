@@ -76,6 +76,19 @@ describe('BoundedFrequencyRunner', () => {
     await r.stop();
   });
 
+  it('does not sync before start(): the first lists arrive one resource at a time', async () => {
+    let n = 0;
+    const r = new BoundedFrequencyRunner({ minIntervalMs: 0, maxIntervalMs: 60_000, sync: async () => void n++ });
+    r.run();
+    await tick(20);
+    expect(n).toBe(0);
+    r.start();
+    r.run();
+    await tick(20);
+    expect(n).toBe(1);
+    await r.stop();
+  });
+
   it('runs periodically without requests', async () => {
     let n = 0;
     const r = new BoundedFrequencyRunner({ minIntervalMs: 0, maxIntervalMs: 30, sync: async () => void n++ });
