@@ -134,9 +134,15 @@ export class Topology {
   private async build(opts: TopologyOptions): Promise<void> {
     const n = opts.backends ?? 3;
     const per = opts.addressesPerBackend ?? 1;
-    for (const ns of [this.node, this.client, this.drop]) await sh(['ip', 'netns', 'add', ns]);
     const ip = (ns: string, ...args: string[]) => sh(['ip', '-n', ns, ...args]);
     const sysctl = (ns: string, key: string, v: string) => sh(['ip', 'netns', 'exec', ns, 'sysctl', '-qw', `${key}=${v}`]);
+    const addNetns = async (ns: string) => {
+      await sh(['ip', 'netns', 'add', ns]);
+      // links made from now on get link-local addresses without DAD: a tentative
+      // link-local stalls the first IPv6 exchanges for 1-2 s (seen: the first connect timed out)
+      if (opts.ipv6) for (const c of ['all', 'default']) await sysctl(ns, `net.ipv6.conf.${c}.accept_dad`, '0');
+    };
+    for (const ns of [this.node, this.client, this.drop]) await addNetns(ns);
 
     // All links are created from inside the node namespace, never in the root one.
     await ip(this.node, 'link', 'set', 'lo', 'up');
@@ -164,7 +170,7 @@ export class Topology {
     for (let i = 0; i < n; i++) {
       const b: Backend = { name: `b${i}`, netns: `svp-${this.id}-b${i}`, addresses: [], addresses6: [] };
       this.backends.push(b);
-      await sh(['ip', 'netns', 'add', b.netns]);
+      await addNetns(b.netns);
       await ip(this.node, 'link', 'add', `to-b${i}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', b.netns);
       await ip(this.node, 'link', 'set', `to-b${i}`, 'master', 'svpbr', 'up');
       // kubelet's hairpin-veth: a pod that reaches itself through a service gets the frame back on
@@ -209,7 +215,19 @@ export class Topology {
       }
       await ip6(b.netns, 'route', 'add', 'default', 'via', NODE_BACKEND_IP6);
     }
+    await this.untilNoTentative([this.node, this.client, this.drop, ...this.backends.map((b) => b.netns)]);
     this.ipv6 = true;
+  }
+
+  /** Every IPv6 address usable (none left in DAD), so the first connect is not the one that waits. */
+  private async untilNoTentative(namespaces: string[]): Promise<void> {
+    const deadline = Date.now() + 5000;
+    for (const ns of namespaces) {
+      while ((await sh(['ip', '-6', '-n', ns, 'addr', 'show', 'tentative'])).trim() !== '') {
+        if (Date.now() > deadline) throw new Error(`sandbox: IPv6 addresses in ${ns} still tentative (DAD) after 5 s`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
   }
 
   private startServer(b: Backend, tcp: string, udp: string): Promise<void> {
