@@ -20,6 +20,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../native/binding.js';
+import { addIPv6 } from './ipv6.js';
 import { sh, shSync } from './shell.js';
 import type { Attempt } from './programs/client.js';
 import type { LoadReport } from './programs/load.js';
@@ -82,13 +83,7 @@ export interface LoadSpec {
 export const CLIENT_IP = '10.250.0.2';
 export const NODE_IP = '10.250.0.1';
 export const NODE_BACKEND_IP = '10.244.0.1';
-export const CLIENT_IP6 = 'fd00:250::2';
-export const NODE_IP6 = 'fd00:250::1';
-export const NODE_BACKEND_IP6 = 'fd00:244::1';
-const NODE_DROP_IP6 = 'fd00:253::1';
-const DROP_IP6 = 'fd00:253::2';
-/** backend i's IPv6 address number j, in the canonical form iptables-save and nft print */
-export const backendIP6 = (i: number, j: number) => (j === 0 ? `fd00:244::${10 + i}` : `fd00:244::${j.toString(16)}:${10 + i}`);
+export { CLIENT_IP6, NODE_IP6, NODE_BACKEND_IP6, backendIP6 } from './ipv6.js';
 
 const live = new Set<Topology>();
 let exitHookInstalled = false;
@@ -167,25 +162,11 @@ export class Topology {
     await sysctl(this.drop, 'net.ipv4.ip_forward', '1');
     await ip(this.drop, 'route', 'add', 'blackhole', 'default');
 
-    for (let i = 0; i < n; i++) {
-      const b: Backend = { name: `b${i}`, netns: `svp-${this.id}-b${i}`, addresses: [], addresses6: [] };
-      this.backends.push(b);
-      await addNetns(b.netns);
-      await ip(this.node, 'link', 'add', `to-b${i}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', b.netns);
-      await ip(this.node, 'link', 'set', `to-b${i}`, 'master', 'svpbr', 'up');
-      // kubelet's hairpin-veth: a pod that reaches itself through a service gets the frame back on
-      // its own port (with bridge netfilter the DNAT happens while the frame is bridged)
-      await ip(this.node, 'link', 'set', `to-b${i}`, 'type', 'bridge_slave', 'hairpin', 'on');
-      await ip(b.netns, 'link', 'set', 'lo', 'up');
-      for (let j = 0; j < per; j++) {
-        const addr = `10.244.${j}.${10 + i}`;
-        b.addresses.push(addr);
-        await ip(b.netns, 'addr', 'add', `${addr}/16`, 'dev', 'eth0');
-      }
-      await ip(b.netns, 'link', 'set', 'eth0', 'up');
-      await ip(b.netns, 'route', 'add', 'default', 'via', NODE_BACKEND_IP);
+    for (let i = 0; i < n; i++) await this.addBackend(i, per, addNetns);
+    if (opts.ipv6) {
+      await addIPv6(this, per);
+      this.ipv6 = true;
     }
-    if (opts.ipv6) await this.addIPv6(per);
     if (opts.servers !== false) {
       const tcp = (opts.tcpPorts ?? [8080]).join(',');
       const udp = (opts.udpPorts ?? [8080]).join(',');
@@ -193,41 +174,25 @@ export class Topology {
     }
   }
 
-  /** The IPv6 half of a dual-stack sandbox, on the links build() made (nodad: no DAD wait). */
-  private async addIPv6(per: number): Promise<void> {
-    const ip6 = (ns: string, ...args: string[]) => sh(['ip', '-6', '-n', ns, ...args]);
-    const addr = (ns: string, a: string, dev: string) => ip6(ns, 'addr', 'add', a, 'dev', dev, 'nodad');
-    const sysctl = (ns: string, key: string, v: string) => sh(['ip', 'netns', 'exec', ns, 'sysctl', '-qw', `${key}=${v}`]);
-    await addr(this.node, `${NODE_IP6}/64`, 'to-client');
-    await addr(this.node, `${NODE_DROP_IP6}/64`, 'to-drop');
-    await addr(this.node, `${NODE_BACKEND_IP6}/64`, 'svpbr');
-    await sysctl(this.node, 'net.ipv6.conf.all.forwarding', '1');
-    await ip6(this.node, 'route', 'add', 'default', 'via', DROP_IP6);
-    await addr(this.client, `${CLIENT_IP6}/64`, 'eth0');
-    await ip6(this.client, 'route', 'add', 'default', 'via', NODE_IP6);
-    await addr(this.drop, `${DROP_IP6}/64`, 'eth0');
-    await sysctl(this.drop, 'net.ipv6.conf.all.forwarding', '1');
-    await ip6(this.drop, 'route', 'add', 'blackhole', 'default');
-    for (const [i, b] of this.backends.entries()) {
-      for (let j = 0; j < per; j++) {
-        b.addresses6.push(backendIP6(i, j));
-        await addr(b.netns, `${backendIP6(i, j)}/64`, 'eth0');
-      }
-      await ip6(b.netns, 'route', 'add', 'default', 'via', NODE_BACKEND_IP6);
+  /** Backend i: its own namespace on a bridge port of the node, `per` addresses. */
+  private async addBackend(i: number, per: number, addNetns: (ns: string) => Promise<void>): Promise<void> {
+    const ip = (ns: string, ...args: string[]) => sh(['ip', '-n', ns, ...args]);
+    const b: Backend = { name: `b${i}`, netns: `svp-${this.id}-b${i}`, addresses: [], addresses6: [] };
+    this.backends.push(b);
+    await addNetns(b.netns);
+    await ip(this.node, 'link', 'add', `to-b${i}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', b.netns);
+    await ip(this.node, 'link', 'set', `to-b${i}`, 'master', 'svpbr', 'up');
+    // kubelet's hairpin-veth: a pod that reaches itself through a service gets the frame back on
+    // its own port (with bridge netfilter the DNAT happens while the frame is bridged)
+    await ip(this.node, 'link', 'set', `to-b${i}`, 'type', 'bridge_slave', 'hairpin', 'on');
+    await ip(b.netns, 'link', 'set', 'lo', 'up');
+    for (let j = 0; j < per; j++) {
+      const addr = `10.244.${j}.${10 + i}`;
+      b.addresses.push(addr);
+      await ip(b.netns, 'addr', 'add', `${addr}/16`, 'dev', 'eth0');
     }
-    await this.untilNoTentative([this.node, this.client, this.drop, ...this.backends.map((b) => b.netns)]);
-    this.ipv6 = true;
-  }
-
-  /** Every IPv6 address usable (none left in DAD), so the first connect is not the one that waits. */
-  private async untilNoTentative(namespaces: string[]): Promise<void> {
-    const deadline = Date.now() + 5000;
-    for (const ns of namespaces) {
-      while ((await sh(['ip', '-6', '-n', ns, 'addr', 'show', 'tentative'])).trim() !== '') {
-        if (Date.now() > deadline) throw new Error(`sandbox: IPv6 addresses in ${ns} still tentative (DAD) after 5 s`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
+    await ip(b.netns, 'link', 'set', 'eth0', 'up');
+    await ip(b.netns, 'route', 'add', 'default', 'via', NODE_BACKEND_IP);
   }
 
   private startServer(b: Backend, tcp: string, udp: string): Promise<void> {
