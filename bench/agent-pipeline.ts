@@ -128,6 +128,7 @@ async function firstSync(p: ReturnType<typeof startPipeline>, input: PipelineInp
   const first = p.nextSync();
   await p.synced;
   const tListed = performance.now();
+  stage('listed (informer caches + tracker)');
   const inMs = p.tracker.inMs;
   const { report, perf } = await first;
   if (!report.full || report.added !== input.services) throw new Error(`first sync: expected a full sync adding ${input.services}, got ${JSON.stringify(report)}`);
@@ -148,6 +149,15 @@ async function firstSync(p: ReturnType<typeof startPipeline>, input: PipelineInp
     },
     memory: { rssMiB: mib(mem.rss), heapUsedMiB: mib(mem.heapUsed), ...(gc ? { rssAfterGcMiB: mib(after.rss), heapUsedAfterGcMiB: mib(after.heapUsed) } : {}) },
   };
+}
+
+/** SVP_BENCH_STAGES=1: heap and RSS after a gc() at stage boundaries (for finding memory; distorts the times). */
+function stage(name: string): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!process.env.SVP_BENCH_STAGES || !gc) return;
+  gc();
+  const m = process.memoryUsage();
+  console.error(`stage ${name}: rss ${mib(m.rss)} MiB, heapUsed ${mib(m.heapUsed)} MiB, external ${mib(m.external)} MiB, arrayBuffers ${mib(m.arrayBuffers)} MiB`);
 }
 
 /** N one-endpoint modifications, one at a time: each is programmed before the next is written. */
@@ -183,6 +193,7 @@ async function main(input: PipelineInput) {
   try {
     const ready = await standIn.request<{ url: string; populateMs: number }>({ op: 'populate', services: input.services, endpoints: input.endpoints });
     proxy = await open({ mode: input.mode, netns: input.netns, cgroup: input.cgroup, bpffs: input.bpffs, clusterCIDR: '10.128.0.0/9', nodeName: 'node-1' });
+    stage('before the agent starts');
     const t0 = performance.now();
     const p = startPipeline({ url: ready.url, proxy, minSyncPeriodMs: input.minSyncPeriodMs });
     try {
