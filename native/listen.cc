@@ -42,7 +42,7 @@ bool ParseAddress(const std::string& text, uint16_t port, sockaddr_storage* ss, 
 
 class ListenWorker : public PromiseWorker {
  public:
-  ListenWorker(Napi::Env env, std::string netns, sockaddr_storage addr, socklen_t len, std::string where)
+  ListenWorker(Napi::Env env, NetnsTarget netns, sockaddr_storage addr, socklen_t len, std::string where)
       : PromiseWorker(env), netns_(std::move(netns)), addr_(addr), len_(len), where_(std::move(where)) {}
 
  protected:
@@ -67,14 +67,14 @@ class ListenWorker : public PromiseWorker {
     close(fd);
   }
 
-  std::string netns_;
+  NetnsTarget netns_;
   sockaddr_storage addr_;
   socklen_t len_;
   std::string where_;
   int fd_ = -1;
 };
 
-// listenTcp({ netns?: string, address?: string, port: number }) -> Promise<fd>
+// listenTcp({ netns?: handle|name|path, address?: string, port: number }) -> Promise<fd>
 Napi::Value ListenTcp(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Options(info);
@@ -88,7 +88,10 @@ Napi::Value ListenTcp(const Napi::CallbackInfo& info) {
   if (!ParseAddress(address, port, &ss, &len))
     return ThrowError(env, "EINVAL", "listen", "listenTcp: address must be an IPv4 or IPv6 literal: " + address);
   std::string where = (address.empty() ? "0.0.0.0" : address) + ":" + std::to_string(port);
-  auto* w = new ListenWorker(env, Str(o, "netns"), ss, len, where);
+  NetnsTarget netns;
+  std::string bad = NetnsFromJs(o.Get("netns"), &netns);
+  if (!bad.empty()) return ThrowError(env, "EINVAL", "listen", "listenTcp: netns: " + bad);
+  auto* w = new ListenWorker(env, std::move(netns), ss, len, where);
   return w->Enqueue();
 }
 
