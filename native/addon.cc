@@ -87,6 +87,7 @@ Napi::Object InitAll(Napi::Env env, Napi::Object exports) {
   InitIpvs(env, exports);
   InitIpset(env, exports);
   InitBpf(env, exports);
+  InitListen(env, exports);
   return exports;
 }
 

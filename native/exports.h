@@ -9,4 +9,5 @@ void InitNft(Napi::Env env, Napi::Object exports);    // nft.cc  (libnftables)
 void InitIpvs(Napi::Env env, Napi::Object exports);   // ipvs.cc (IPVS genl, libmnl)
 void InitIpset(Napi::Env env, Napi::Object exports);  // ipset.cc (ipset over nfnetlink)
 void InitBpf(Napi::Env env, Napi::Object exports);    // bpf.cc  (libbpf)
+void InitListen(Napi::Env env, Napi::Object exports); // listen.cc (TCP listeners inside a netns)
 }  // namespace svcproxy

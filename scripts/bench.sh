@@ -14,6 +14,12 @@ if [ ! -f dist/cli/main.js ]; then
   echo "bench: dist/ is missing: run npm run build first" >&2
   exit 1
 fi
+# bench:agent: `scripts/bench.sh agent [--services N --events N --mode nftables|bpf --json]` runs only
+# the node agent at scale (bench/agent-scale.ts; figures printed, BENCHMARKS.md untouched)
+if [ "${1:-}" = agent ]; then
+  shift
+  exec node --import ./bench/bpf-ts-loader.mjs bench/agent-scale.ts "$@"
+fi
 make -s -C tools
 
 out="${BENCH_OUT:-lab-out/bench}"

@@ -52,6 +52,7 @@ export interface SyncLoopOptions {
 export class SyncLoop {
   private readonly runner: BoundedFrequencyRunner;
   private synced = false;
+  private started = false;
   /** Date.now() of the last successful sync (healthz reads it) */
   lastSyncAt = 0;
   /** the proxy in use (a repair may replace it: see reopen) */
@@ -69,13 +70,14 @@ export class SyncLoop {
 
   /** Start after the informers' first lists: the first sync is a full reconcile. */
   start(): void {
+    this.started = true;
     this.runner.start();
     this.runner.run();
   }
 
-  /** Something changed in the tracker. */
+  /** Something changed in the tracker (before start() the lists are still coming in: the first sync waits for them). */
   changed(): void {
-    this.runner.run();
+    if (this.started) this.runner.run();
   }
 
   stop(): Promise<void> {

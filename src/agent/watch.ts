@@ -6,7 +6,8 @@
  * its cache), so a watch reset never flushes the dataplane. Other errors stop
  * an informer: it is restarted with capped exponential backoff.
  */
-import { CoreV1Api, DiscoveryV1Api, KubeConfig, ListWatch, Watch, type KubernetesObject, type V1Node } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, ListWatch, Watch, type KubernetesObject, type V1Node } from '@kubernetes/client-node';
+import { listJson } from './list.js';
 import type { ChangeTracker } from './tracker.js';
 
 export interface WatchOptions {
@@ -34,15 +35,16 @@ export interface Watchers {
 }
 
 export function startWatching(opts: WatchOptions): Watchers {
+  // plain JSON lists (list.ts): the same objects the watch sends, without the generated client's class instances
+  const list = (path: string) => () => listJson<KubernetesObject>(opts.kubeconfig, path);
   const core = opts.kubeconfig.makeApiClient(CoreV1Api);
-  const discovery = opts.kubeconfig.makeApiClient(DiscoveryV1Api);
   const { tracker } = opts;
   const informers = [
-    watchOne(opts, 'services', '/api/v1/services', () => core.listServiceForAllNamespaces(), {
+    watchOne(opts, 'services', '/api/v1/services', list('/api/v1/services'), {
       set: (o) => tracker.setService(o),
       remove: (o) => tracker.deleteService(o),
     }),
-    watchOne(opts, 'endpointslices', '/apis/discovery.k8s.io/v1/endpointslices', () => discovery.listEndpointSliceForAllNamespaces(), {
+    watchOne(opts, 'endpointslices', '/apis/discovery.k8s.io/v1/endpointslices', list('/apis/discovery.k8s.io/v1/endpointslices'), {
       set: (o) => tracker.setSlice(o),
       remove: (o) => tracker.deleteSlice(o),
     }),
