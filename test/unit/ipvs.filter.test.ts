@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { drainsGracefully, retire } from '../../src/dataplanes/ipvs/dests.js';
-import { filterEntries, filterRules } from '../../src/dataplanes/ipvs/filter.js';
+import { filterEntries, filterRules, vipEntries } from '../../src/dataplanes/ipvs/filter.js';
 import { IPPROTO, IPVS_CMD, type IpvsDest, type IpvsOp } from '../../src/native/ipvs.js';
 import type { Draining } from '../../src/dataplanes/ipvs/state.js';
 import { endpointList, portState } from '../support/states.js';
@@ -32,6 +32,10 @@ describe('IPVS filter (kube-proxy KUBE-IPVS-FILTER) and refusal of ports without
   it('a port with endpoints only elsewhere (policy Local) is left to IPVS, not refused', () => {
     const local = portState({ name: 'local', clusterIP: '10.96.0.3', nodePort: 30083, externalLocal: true, internal: endpointList(1), external: [], hasEndpoints: true });
     expect(keys(filterEntries([local], nodeIPs).noEndpoints)).toEqual([]);
+  });
+
+  it('VIPs: IPv4 ones, not a node address used as an external IP (its other ports are the host\'s own)', () => {
+    expect(keys(vipEntries(['10.96.0.1', '10.250.0.1', 'fd00::1'], nodeIPs))).toEqual(['10.96.0.1']);
   });
 });
 

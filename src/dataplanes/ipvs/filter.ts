@@ -85,7 +85,9 @@ export function filterEntries(states: Iterable<ServicePortState>, nodeIPs: strin
 const addOps = (name: string, m: Map<string, IpsetEntry>) => [...m.values()].map((entry): IpsetOp => ({ cmd: 'add', name, entry }));
 const delOps = (name: string, m: Map<string, IpsetEntry>) => [...m.values()].map((entry): IpsetOp => ({ cmd: 'del', name, entry }));
 const minus = (a: Map<string, IpsetEntry>, b: Map<string, IpsetEntry>) => new Map([...a].filter(([k]) => !b.has(k)));
-const vipEntries = (vips: Iterable<string>) => new Map([...vips].filter(v4).map((ip) => [ip, { ip }]));
+/** A VIP that is also a node address (an external IP set to the node's own) is not filtered: its other ports are the host's. */
+export const vipEntries = (vips: Iterable<string>, nodeIPs: string[]) =>
+  new Map([...vips].filter((ip) => v4(ip) && !nodeIPs.includes(ip)).map((ip) => [ip, { ip }]));
 const missing = (op: IpsetOp, code: string) => (op.cmd === 'destroy' && code === 'ENOENT') || (op.cmd === 'del' && code === 'IPSET_ERR_EXIST');
 
 export class IpvsFilter {
@@ -94,7 +96,7 @@ export class IpvsFilter {
   /** Full sync: new sets with exactly these entries, swapped in (packets see one or the other). */
   async rebuild(states: Iterable<ServicePortState>, o: { nodeIPs: string[]; vips: Iterable<string> }): Promise<number> {
     const e = filterEntries(states, o.nodeIPs);
-    const fill: Record<string, Map<string, IpsetEntry>> = { [NO_ENDPOINTS]: e.noEndpoints, [SERVICES]: e.services, [VIPS]: vipEntries(o.vips) };
+    const fill: Record<string, Map<string, IpsetEntry>> = { [NO_ENDPOINTS]: e.noEndpoints, [SERVICES]: e.services, [VIPS]: vipEntries(o.vips, o.nodeIPs) };
     const ops: IpsetOp[] = [];
     for (const { name, type } of SETS) {
       const m = fill[name]!;
@@ -120,8 +122,8 @@ export class IpvsFilter {
       ...addOps(SERVICES, minus(now.services, was.services)),
       ...delOps(NO_ENDPOINTS, minus(was.noEndpoints, now.noEndpoints)),
       ...addOps(NO_ENDPOINTS, minus(now.noEndpoints, was.noEndpoints)),
-      ...addOps(VIPS, vipEntries(c.vips.add)),
-      ...delOps(VIPS, vipEntries(c.vips.del)),
+      ...addOps(VIPS, vipEntries(c.vips.add, c.nodeIPs)),
+      ...delOps(VIPS, vipEntries(c.vips.del, c.nodeIPs)),
       ...delOps(SERVICES, minus(was.services, now.services)),
     ];
     if (ops.length > 0) await ipsetApply(this.netns, ops, missing);
