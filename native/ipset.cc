@@ -1,12 +1,13 @@
 // ipset over nfnetlink (linux/netfilter/ipset/ip_set.h), for IPVS mode's
-// hairpin set (kube-proxy's KUBE-LOOP-BACK): the kernel, not the ipset
+// sets (kube-proxy's KUBE-LOOP-BACK, KUBE-CLUSTER-IP, KUBE-IPVS-IPS): the kernel, not the ipset
 // tool, so no process per change. TypeScript decides the sets and entries;
 // this only encodes, in one batch per call inside the namespace.
 //
 //   ipsetBatch({netns, ops}) -> {errors: [{index, errno, code}]}
 //     {cmd: 'create', name, type, revision, family: 4|6, hashsize, maxelem}
 //     {cmd: 'destroy' | 'flush', name}   {cmd: 'swap', name, name2}
-//     {cmd: 'add' | 'del' | 'test', name, entry: {ip, port, proto, ip2}}  (hash:ip,port,ip)
+//     {cmd: 'add' | 'del' | 'test', name, entry: {ip, port?, proto?, ip2?}}
+//       hash:ip takes {ip}, hash:ip,port {ip, port, proto}, hash:ip,port,ip all four
 //   Without NLM_F_EXCL the kernel takes an add of an entry already there, a
 //   del of one that is not, a create of an identical set and a destroy of a
 //   set that is not there, as success.
@@ -39,6 +40,8 @@ struct Entry {
   in_addr ip{}, ip2{};
   uint16_t port = 0;
   uint8_t proto = 0;
+  // attributes sent only when given: the set's type decides which it needs
+  bool has_port = false, has_ip2 = false;
 };
 
 struct Op {
@@ -84,9 +87,11 @@ Message Encode(const Op& op) {
   } else if (op.cmd == IPSET_CMD_ADD || op.cmd == IPSET_CMD_DEL || op.cmd == IPSET_CMD_TEST) {
     struct nlattr* data = mnl_attr_nest_start(nlh, IPSET_ATTR_DATA);
     PutAddr(nlh, IPSET_ATTR_IP, op.entry.ip);
-    mnl_attr_put_u16(nlh, IPSET_ATTR_PORT | NLA_F_NET_BYTEORDER, htons(op.entry.port));
-    mnl_attr_put_u8(nlh, IPSET_ATTR_PROTO, op.entry.proto);
-    PutAddr(nlh, IPSET_ATTR_IP2, op.entry.ip2);
+    if (op.entry.has_port) {
+      mnl_attr_put_u16(nlh, IPSET_ATTR_PORT | NLA_F_NET_BYTEORDER, htons(op.entry.port));
+      mnl_attr_put_u8(nlh, IPSET_ATTR_PROTO, op.entry.proto);
+    }
+    if (op.entry.has_ip2) PutAddr(nlh, IPSET_ATTR_IP2, op.entry.ip2);
     mnl_attr_nest_end(nlh, data);
   }
   const char* p = reinterpret_cast<const char*>(nlh);
@@ -195,7 +200,10 @@ std::string OpFromJs(const Napi::Object& o, Op* op) {
     if (!e.IsObject()) return "entry: object required";
     Napi::Object entry = e.As<Napi::Object>();
     if (inet_pton(AF_INET, Str(entry, "ip").c_str(), &op->entry.ip) != 1) return "entry.ip: not an IPv4 address";
-    if (inet_pton(AF_INET, Str(entry, "ip2").c_str(), &op->entry.ip2) != 1) return "entry.ip2: not an IPv4 address";
+    op->entry.has_ip2 = entry.Has("ip2") && !entry.Get("ip2").IsUndefined();
+    if (op->entry.has_ip2 && inet_pton(AF_INET, Str(entry, "ip2").c_str(), &op->entry.ip2) != 1) return "entry.ip2: not an IPv4 address";
+    op->entry.has_port = entry.Has("port") && !entry.Get("port").IsUndefined();
+    if (!op->entry.has_port) return "";
     uint32_t port = U32(entry, "port");
     if (port > 65535) return "entry.port: out of range";
     op->entry.port = static_cast<uint16_t>(port);

@@ -1,6 +1,7 @@
 /**
  * Typed wrapper over the ipset nfnetlink binding (native/ipset.cc): only
- * what IPVS mode's hairpin set needs, hash:ip,port,ip in IPv4.
+ * what IPVS mode's sets need (hairpin hash:ip,port,ip; filter hash:ip,port
+ * and hash:ip), in IPv4.
  */
 import { native } from './binding.js';
 import { SvcproxyError } from '../errors.js';
@@ -19,12 +20,13 @@ const IPSET_ERRNO: Record<number, string> = {
   4352: 'IPSET_ERR_HASH_FULL',
 };
 
+/** hash:ip takes ip; hash:ip,port ip, port, proto; hash:ip,port,ip all four. */
 export interface IpsetEntry {
   ip: string;
-  port: number;
-  /** IPPROTO_* number */
-  proto: number;
-  ip2: string;
+  port?: number;
+  /** IPPROTO_* number (with port) */
+  proto?: number;
+  ip2?: string;
 }
 
 export type IpsetOp =

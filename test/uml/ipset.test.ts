@@ -1,5 +1,5 @@
 /**
- * The native ipset binding (IPVS mode's hairpin set) against a real kernel,
+ * The native ipset binding (IPVS mode's hairpin and filter sets) against a real kernel,
  * in a fresh network namespace: create, add, test, del, swap, destroy, the
  * kernel's errors by name, and bad input refused before anything is sent.
  */
@@ -44,6 +44,27 @@ describe('ipset over nfnetlink', () => {
     ]);
     await expect(ipsetApply(ns, [{ cmd: 'add', name: 'missing', entry: entry(1) }])).rejects.toThrow(/^ipset: add missing failed: ENOENT$/);
     await ipsetApply(ns, [{ cmd: 'destroy', name: 'D' }, { cmd: 'destroy', name: 'E' }]);
+  });
+
+  it('hash:ip takes an address alone and hash:ip,port an address with proto:port (IPVS filter sets)', async () => {
+    const create = (name: string, type: string): IpsetOp => ({ cmd: 'create', name, type, revision: 1, family: 4, hashsize: 1024, maxelem: 64 });
+    await ipsetApply(ns, [
+      create('VIPS', 'hash:ip'),
+      create('PORTS', 'hash:ip,port'),
+      { cmd: 'add', name: 'VIPS', entry: { ip: '10.96.0.1' } },
+      { cmd: 'add', name: 'PORTS', entry: { ip: '10.96.0.1', port: 53, proto: 17 } },
+    ]);
+    const errors = await ipsetBatch(ns, [
+      { cmd: 'test', name: 'VIPS', entry: { ip: '10.96.0.1' } },
+      { cmd: 'test', name: 'VIPS', entry: { ip: '10.96.0.2' } },
+      { cmd: 'test', name: 'PORTS', entry: { ip: '10.96.0.1', port: 53, proto: 17 } },
+      { cmd: 'test', name: 'PORTS', entry: { ip: '10.96.0.1', port: 53, proto: 6 } },
+    ]);
+    expect(errors.map((e) => [e.index, e.code])).toEqual([
+      [1, 'IPSET_ERR_EXIST'],
+      [3, 'IPSET_ERR_EXIST'],
+    ]);
+    await ipsetApply(ns, [{ cmd: 'destroy', name: 'VIPS' }, { cmd: 'destroy', name: 'PORTS' }]);
   });
 
   it('refuses bad input before anything is sent', async () => {

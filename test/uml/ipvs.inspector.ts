@@ -1,4 +1,4 @@
-/** ipvs: a foreign virtual server (ipvsadm) and ipset must survive; leftovers are services, svcproxy0, SVP chains and sets. */
+/** ipvs: a foreign virtual server (ipvsadm) and ipset must survive; leftovers are services, svcproxy0, SVP chains (nat, filter) and sets. */
 import { ipsetApply, ipsetNames } from '../../src/native/ipset.js';
 import type { Topology } from '../../src/sandbox/topology.js';
 import type { Inspector } from '../conformance/real.js';
@@ -25,8 +25,10 @@ export function ipvsInspector(): Inspector {
         .filter((l) => /^(TCP|UDP|SCTP|FWM)/.test(l) && !l.startsWith(FOREIGN_VS));
       const links = await t.exec(t.node, ['ip', '-o', 'link', 'show']);
       if (links.includes('svcproxy0')) left.push('link svcproxy0');
-      const nat = await t.exec(t.node, ['iptables-legacy-save', '-t', 'nat']);
-      left.push(...nat.split('\n').filter((l) => /SVP-|svcproxy/.test(l)));
+      for (const table of ['nat', 'filter']) {
+        const save = await t.exec(t.node, ['iptables-legacy-save', '-t', table]);
+        left.push(...save.split('\n').filter((l) => /SVP-|svcproxy/.test(l)));
+      }
       left.push(...(await ipsetNames(t.node)).filter((n) => n.startsWith('SVP-')).map((n) => `ipset ${n}`));
       return left;
     },

@@ -1,10 +1,12 @@
 /**
  * ipvs mode: kube-proxy's IPVS layout. One virtual server per frontend
  * (frontends.ts), VIPs as local routes on svcproxy0 (vips.ts), masquerade in an owned
- * iptables chain (masq.ts) with a hairpin ipset (hairpin.ts), ownership in a record (state.ts). A sync
- * touches only the virtual servers of changed service ports and diffs
- * their dests against the kernel; removed dests with connections get
- * weight 0 and are deleted by a later sync once drained.
+ * iptables chain (masq.ts) with a hairpin ipset (hairpin.ts), an owned filter chain that
+ * refuses services without endpoints and ClusterIP ports no service defines (filter.ts),
+ * ownership in a record (state.ts). A sync touches only the virtual servers of changed
+ * service ports and diffs their dests against the kernel (dests.ts): a removed TCP dest
+ * with connections gets weight 0 and is deleted by a later sync once drained; UDP and
+ * SCTP dests are deleted at once.
  *
  * Option `scheduler` (DataplaneOptions & { scheduler }): any kernel
  * scheduler (rr wrr lc wlc lblc lblcr dh sh sed nq mh fo ovf), default rr.
@@ -18,17 +20,30 @@ import { movesFrontends, type Backend, type Plan, type ServicePortState } from '
 import { detectBackend, type IptablesBackend } from '../netfilter/runner.js';
 import type { ApplyStats, Capability, Dataplane, DataplaneOptions } from '../types.js';
 import { boundVIPs, virtualServers, vsKey, type VirtualServer } from './frontends.js';
+import { destOps } from './dests.js';
+import { IpvsFilter, removeFilterChain, syncFilterChain } from './filter.js';
 import { Hairpin } from './hairpin.js';
 import { inMasqChain, removeMasq, syncMasq } from './masq.js';
 import { ipvsSysctls } from './sysctls.js';
-import { appendRecord, loadRecord, recorded, removeRecord, saveRecord, type Draining, type IpvsRecord, type RecordEntry } from './state.js';
+import { appendRecord, loadRecord, recorded, removeRecord, saveRecord, type IpvsRecord, type RecordEntry } from './state.js';
 import { deleteAddresses, deleteDummy, ensureHolder, holderAddresses, holderVIPs, nodeAddresses, syncVIPRoutes, VipRefs } from './vips.js';
 import { traitsOf } from '../traits.js';
 
 export type IpvsDataplaneOptions = DataplaneOptions & { scheduler?: string };
 
+/** Something other than endpoints changed: frontends (and so VIPs, masquerade, the record) to rewrite. */
+const frontendsMoved = (plan: Plan) => plan.changes.added.length + plan.changes.removed.length > 0 || plan.changes.changed.some(movesFrontends);
 
-const destKey = (d: { address: string; port: number }) => `${d.address}:${d.port}`;
+/** Milliseconds per phase of an apply, for ApplyStats.detail. */
+class Laps {
+  readonly ms: Record<string, number> = {};
+  private mark = performance.now();
+  lap(name: string): void {
+    const now = performance.now();
+    this.ms[name] = (this.ms[name] ?? 0) + (now - this.mark);
+    this.mark = now;
+  }
+}
 const ESRCH_OK = (_: IpvsOp, code: string) => code === 'ESRCH' || code === 'ENOENT';
 
 export function createIpvsDataplane(opts: IpvsDataplaneOptions): Dataplane {
@@ -40,6 +55,7 @@ export class IpvsDataplane implements Dataplane {
   private readonly netns: Netns;
   private readonly ipvs: IpvsClient;
   private readonly hairpin: Hairpin;
+  private readonly filter: IpvsFilter;
   private readonly scheduler: string;
   private iptables?: IptablesBackend;
   private record?: IpvsRecord;
@@ -53,6 +69,7 @@ export class IpvsDataplane implements Dataplane {
     this.netns = opts.netns ?? '';
     this.ipvs = new IpvsClient(this.netns);
     this.hairpin = new Hairpin(this.netns);
+    this.filter = new IpvsFilter(this.netns);
     this.scheduler = opts.scheduler ?? 'rr';
     if (!(IPVS_SCHEDULERS as readonly string[]).includes(this.scheduler)) {
       throw new SvcproxyError(`scheduler: unknown IPVS scheduler "${this.scheduler}" (one of ${IPVS_SCHEDULERS.join(' ')})`, {
@@ -170,17 +187,41 @@ export class IpvsDataplane implements Dataplane {
     await this.setup();
     const r = this.rec();
     const t0 = performance.now();
+    const laps = new Laps();
+    const { ops, dels, kept } = this.serviceOps(plan);
+    laps.lap('planMs');
+    const draining = await destOps(this.ipvs, kept, r.draining, ops);
+    laps.lap('destsMs');
+    // VIPs, masquerade and the filter are reconciled in full on the first apply of a process (after a crash too).
+    const full = !this.reconciled || r.states.size === 0;
+    const { added, changed } = plan.changes;
+    // Hairpin entries before the dests that could be picked for their own connections.
+    if (full || !(await this.hairpin.add([...added, ...changed.map((c) => c.after)]))) await this.hairpin.rebuild(plan.desired);
+    laps.lap('hairpinMs');
+    await this.programServers(plan, { ops, dels, full }, laps);
+    const kernelMs = performance.now() - t0;
+    const after: RecordEntry[] = [];
+    const masqRules = full ? await this.reconcileAll(plan, after, laps) : await this.updateFrontends(plan, after, laps);
+    if (JSON.stringify(draining) !== JSON.stringify(r.draining)) after.push({ draining });
+    appendRecord(this.netns, r, after);
+    laps.lap('recordMs');
+    const detail = { messages: ops.length + dels.length, draining: draining.length, masqRules, ...laps.ms };
+    return { written: added.length + changed.length, removed: plan.changes.removed.length, kernelMs, detail };
+  }
+
+  /** Virtual servers to create and delete, and the kept ones whose dests are diffed against the kernel. */
+  private serviceOps(plan: Plan): { ops: IpvsOp[]; dels: IpvsOp[]; kept: VirtualServer[] } {
     const { added, removed, changed } = plan.changes;
     const ops: IpvsOp[] = [];
+    const dels: IpvsOp[] = [];
+    const kept: VirtualServer[] = [];
     const fresh = (v: VirtualServer) => {
       ops.push({ cmd: IPVS_CMD.NEW_SERVICE, service: v.spec });
       for (const b of v.backends) ops.push({ cmd: IPVS_CMD.NEW_DEST, service: v.spec, dest: { ...b, fwd: 0, weight: 1 } });
     };
-    const dels: IpvsOp[] = [];
     for (const s of removed) for (const v of this.servers(s)) dels.push({ cmd: IPVS_CMD.DEL_SERVICE, service: v.spec });
     for (const s of added) for (const v of this.servers(s)) fresh(v);
-    // Changed ports: frontends that went away, new ones, and dests of the kept ones (diffed against the kernel).
-    const kept: VirtualServer[] = [];
+    // Changed ports: frontends that went away, new ones, and the kept ones.
     for (const c of changed) {
       const before = new Map(this.servers(c.before).map((v) => [vsKey(v.spec), v]));
       for (const v of this.servers(c.after)) {
@@ -194,116 +235,83 @@ export class IpvsDataplane implements Dataplane {
       }
       for (const v of before.values()) dels.push({ cmd: IPVS_CMD.DEL_SERVICE, service: v.spec });
     }
-    const ms: Record<string, number> = {};
-    let mark = performance.now();
-    const lap = (name: string) => {
-      const now = performance.now();
-      ms[name] = (ms[name] ?? 0) + (now - mark);
-      mark = now;
-    };
-    lap('planMs');
-    const draining = await this.destOps(kept, r.draining, ops);
-    lap('destsMs');
-    const movedChanges = changed.filter(movesFrontends);
-    const frontendsMoved = added.length + removed.length + movedChanges.length > 0;
-    // VIPs and masquerade are reconciled in full on the first apply of a process (after a crash too).
-    const full = !this.reconciled || r.states.size === 0;
-    // Hairpin entries before the dests that could be picked for their own connections.
-    if (full || !(await this.hairpin.add([...added, ...changed.map((c) => c.after)]))) await this.hairpin.rebuild(plan.desired);
-    lap('hairpinMs');
-    // Old virtual servers go before the record forgets them: a port whose frontends moved is
-    // recorded as it is after, so a death between the two would leave one nobody owns.
-    await this.ipvs.apply(dels, { tolerate: ESRCH_OK });
-    lap('batchMs');
-    if (frontendsMoved) {
-      // Intent first: a process killed mid-batch leaves only services the record names, so a
-      // restart reads them back (and finishes or removes them) instead of failing on EEXIST.
-      // Removed ports stay recorded until their virtual servers are gone.
-      const intent = full ? plan.desired : [...added, ...movedChanges.map((c) => c.after)];
-      if (full && intent.length > r.states.size / 2) {
-        for (const x of intent) r.states.set(x.key, recorded(x));
-        saveRecord(this.netns, r);
-      } else {
-        appendRecord(this.netns, r, intent.map((x) => ({ set: recorded(x) })));
-      }
-      lap('recordMs');
-    }
-    await this.ipvs.apply(ops);
-    lap('batchMs');
-    const kernelMs = performance.now() - t0;
+    return { ops, dels, kept };
+  }
 
+  /**
+   * Old virtual servers go before the record forgets them: a port whose frontends moved is
+   * recorded as it is after, so a death between the two would leave one nobody owns.
+   */
+  private async programServers(plan: Plan, o: { ops: IpvsOp[]; dels: IpvsOp[]; full: boolean }, laps: Laps): Promise<void> {
+    await this.ipvs.apply(o.dels, { tolerate: ESRCH_OK });
+    laps.lap('batchMs');
+    if (frontendsMoved(plan)) {
+      this.recordIntent(plan, o.full);
+      laps.lap('recordMs');
+    }
+    await this.ipvs.apply(o.ops);
+    laps.lap('batchMs');
+  }
+
+  /**
+   * Intent first: a process killed mid-batch leaves only services the record names, so a
+   * restart reads them back (and finishes or removes them) instead of failing on EEXIST.
+   * Removed ports stay recorded until their virtual servers are gone.
+   */
+  private recordIntent(plan: Plan, full: boolean): void {
+    const r = this.rec();
+    const intent = full ? plan.desired : [...plan.changes.added, ...plan.changes.changed.filter(movesFrontends).map((c) => c.after)];
+    if (full && intent.length > r.states.size / 2) {
+      for (const x of intent) r.states.set(x.key, recorded(x));
+      saveRecord(this.netns, r);
+    } else {
+      appendRecord(this.netns, r, intent.map((x) => ({ set: recorded(x) })));
+    }
+  }
+
+  /** First apply of a process: every VIP, masquerade rule and filter entry checked; the masquerade rule count. */
+  private async reconcileAll(plan: Plan, after: RecordEntry[], laps: Laps): Promise<number> {
+    const vips = await this.syncVIPs(plan, after);
+    laps.lap('vipsMs');
+    const masqRules = await this.syncMasq(plan.desired);
+    laps.lap('masqMs');
+    // the sets before the chain that names them
+    await this.filter.rebuild(plan.desired, { nodeIPs: this.rec().nodeIPs, vips });
+    await syncFilterChain(await this.ipt());
+    laps.lap('filterMs');
+    const want = new Set(plan.desired.map((x) => x.key));
+    for (const k of this.rec().states.keys()) if (!want.has(k)) after.push({ del: k });
+    this.reconciled = true;
+    return masqRules;
+  }
+
+  /** A later apply: the VIPs, masquerade rules and filter entries of the changed ports only. */
+  private async updateFrontends(plan: Plan, after: RecordEntry[], laps: Laps): Promise<number> {
+    const { added, removed, changed } = plan.changes;
     let masqRules = 0;
-    const after: RecordEntry[] = [];
-    if (full) {
-      await this.syncVIPs(plan, after);
-      lap('vipsMs');
-      masqRules = await this.syncMasq(plan.desired);
-      lap('masqMs');
-      const want = new Set(plan.desired.map((x) => x.key));
-      for (const k of r.states.keys()) if (!want.has(k)) after.push({ del: k });
-      this.reconciled = true;
-    } else if (frontendsMoved) {
-      await this.updateVIPs(plan, after);
-      lap('vipsMs');
+    let vips = { add: [] as string[], del: [] as string[] };
+    if (frontendsMoved(plan)) {
+      vips = await this.updateVIPs(plan, after);
+      laps.lap('vipsMs');
       // The masquerade chain names external frontends (and Local node ports): rewritten when one of those moved.
-      if ([...added, ...removed, ...movedChanges.flatMap((c) => [c.before, c.after])].some(inMasqChain)) masqRules = await this.syncMasq(plan.desired);
-      lap('masqMs');
+      const moved = changed.filter(movesFrontends).flatMap((c) => [c.before, c.after]);
+      if ([...added, ...removed, ...moved].some(inMasqChain)) masqRules = await this.syncMasq(plan.desired);
+      laps.lap('masqMs');
       for (const x of removed) after.push({ del: x.key });
     }
-    if (JSON.stringify(draining) !== JSON.stringify(r.draining)) after.push({ draining });
-    appendRecord(this.netns, r, after);
-    lap('recordMs');
-    return { written: added.length + changed.length, removed: removed.length, kernelMs, detail: { messages: ops.length + dels.length, draining: draining.length, masqRules, ...ms } };
+    // endpoint changes too: a port that lost (or regained) its last endpoint moves in (or out of) the refusal set
+    const before = [...removed, ...changed.map((c) => c.before)];
+    await this.filter.update({ before, after: [...added, ...changed.map((c) => c.after)], nodeIPs: this.rec().nodeIPs, vips });
+    laps.lap('filterMs');
+    return masqRules;
   }
 
   private async syncMasq(states: ServicePortState[]): Promise<number> {
     return syncMasq(await this.ipt(), states, { ...this.opts, nodeIPs: this.rec().nodeIPs });
   }
 
-  /**
-   * Dest changes for kept virtual servers, and the drain list: a dest no
-   * longer wanted keeps serving its connections at weight 0 and is deleted
-   * once ActiveConns + InActConns reach 0 (checked at every sync).
-   */
-  private async destOps(kept: VirtualServer[], oldDraining: Draining[], ops: IpvsOp[]): Promise<Draining[]> {
-    const keys = new Set(kept.map((v) => vsKey(v.spec)));
-    const recheck = oldDraining.filter((d) => !keys.has(vsKey(d.service)));
-    const specs = [...kept.map((v) => v.spec), ...recheck.map((d) => d.service)];
-    if (specs.length === 0) return [];
-    const current = await this.ipvs.dests(specs);
-    const draining: Draining[] = [];
-    kept.forEach((v, i) => {
-      const have = new Map((current[i] ?? []).map((d) => [destKey(d), d]));
-      const want = new Set(v.backends.map(destKey));
-      for (const b of v.backends) {
-        const d = have.get(destKey(b));
-        if (!d) ops.push({ cmd: IPVS_CMD.NEW_DEST, service: v.spec, dest: { ...b, fwd: 0, weight: 1 } });
-        else if (d.weight !== 1) ops.push({ cmd: IPVS_CMD.SET_DEST, service: v.spec, dest: { ...b, fwd: 0, weight: 1 } });
-      }
-      for (const d of have.values()) {
-        if (want.has(destKey(d))) continue;
-        this.retire(v.spec, d, ops, draining);
-      }
-    });
-    recheck.forEach((dr, j) => {
-      const d = (current[kept.length + j] ?? []).find((x) => destKey(x) === destKey(dr.dest));
-      if (d && d.weight === 0) this.retire(dr.service, d, ops, draining);
-    });
-    return draining;
-  }
-
-  private retire(service: IpvsServiceSpec, d: IpvsDest, ops: IpvsOp[], draining: Draining[]): void {
-    const dest = { address: d.address, port: d.port, fwd: d.fwd, weight: 0 };
-    if (d.activeConns + d.inactiveConns > 0) {
-      if (d.weight !== 0) ops.push({ cmd: IPVS_CMD.SET_DEST, service, dest });
-      draining.push({ service, dest });
-    } else {
-      ops.push({ cmd: IPVS_CMD.DEL_DEST, service, dest });
-    }
-  }
-
-  /** Every VIP checked against the holder's addresses (first apply of a process). */
-  private async syncVIPs(plan: Plan, entries: RecordEntry[]): Promise<void> {
+  /** Every VIP route checked against the holder's VIP routes (first apply of a process); the VIPs wanted. */
+  private async syncVIPs(plan: Plan, entries: RecordEntry[]): Promise<Set<string>> {
     const r = this.rec();
     this.vipRefs = new VipRefs(plan.desired.flatMap(boundVIPs));
     const want = this.vipRefs.addresses();
@@ -319,12 +327,13 @@ export class IpvsDataplane implements Dataplane {
     const del = [...ours].filter((a) => !want.has(a));
     await syncVIPRoutes(this.ipvs, r.holder, add, del);
     entries.push({ vips: { add: [...want].filter((a) => !r.vips.has(a)), del: [...r.vips].filter((a) => !want.has(a)) } });
+    return want;
   }
 
-  /** Only the VIPs of the changed ports: bound when first used, removed when no port uses them. */
-  private async updateVIPs(plan: Plan, entries: RecordEntry[]): Promise<void> {
+  /** Only the VIPs of the changed ports: bound when first used, removed when no port uses them; those bound and removed. */
+  private async updateVIPs(plan: Plan, entries: RecordEntry[]): Promise<{ add: string[]; del: string[] }> {
     const refs = this.vipRefs;
-    if (!refs) return this.syncVIPs(plan, entries);
+    if (!refs) return { add: [...(await this.syncVIPs(plan, entries))], del: [] };
     const { added, removed, changed } = plan.changes;
     const { add, del } = refs.change(
       [...removed, ...changed.map((c) => c.before)].flatMap(boundVIPs),
@@ -332,6 +341,7 @@ export class IpvsDataplane implements Dataplane {
     );
     await syncVIPRoutes(this.ipvs, this.rec().holder, add, del);
     if (add.length + del.length > 0) entries.push({ vips: { add, del } });
+    return { add, del };
   }
 
   /**
@@ -367,12 +377,15 @@ export class IpvsDataplane implements Dataplane {
       await deleteDummy(this.netns);
     }
     try {
-      await removeMasq(await this.ipt());
+      const b = await this.ipt();
+      await removeMasq(b);
+      await removeFilterChain(b);
     } catch (e) {
       if (!(e instanceof SvcproxyError && e.code === 'ENOMODE')) throw e;
     }
-    // after the chain that names it
+    // after the chains that name them
     await this.hairpin.remove();
+    await this.filter.remove();
     removeRecord(this.netns);
     this.record = undefined;
     this.ready = false;
