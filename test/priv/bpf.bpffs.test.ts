@@ -23,8 +23,8 @@ import { mountPrivateBpffs, TestCgroup } from '../../src/sandbox/cgroup.js';
 import { sh } from '../../src/sandbox/shell.js';
 import { Topology } from '../../src/sandbox/topology.js';
 import { realTarget } from '../conformance/real.js';
-import * as S from '../conformance/services.js';
-import type { Target } from '../conformance/target.js';
+import * as S from '../../src/testing/conformance/services.js';
+import type { Target } from '../../src/testing/conformance/target.js';
 
 const run = promisify(execFile);
 const bin = new URL('../../bin/svcproxy.js', import.meta.url).pathname;
