@@ -88,6 +88,7 @@ Napi::Object InitAll(Napi::Env env, Napi::Object exports) {
   InitIpset(env, exports);
   InitBpf(env, exports);
   InitListen(env, exports);
+  InitMount(env, exports);
   return exports;
 }
 

@@ -10,4 +10,5 @@ void InitIpvs(Napi::Env env, Napi::Object exports);   // ipvs.cc (IPVS genl, lib
 void InitIpset(Napi::Env env, Napi::Object exports);  // ipset.cc (ipset over nfnetlink)
 void InitBpf(Napi::Env env, Napi::Object exports);    // bpf.cc  (libbpf)
 void InitListen(Napi::Env env, Napi::Object exports); // listen.cc (TCP listeners inside a netns)
+void InitMount(Napi::Env env, Napi::Object exports);  // mount.cc (bpffs mount/unmount)
 }  // namespace svcproxy

@@ -57,7 +57,7 @@ step "the library loads, and svcproxy/testing"
 (cd "$app" && PATH="$bin" node --input-type=module -e "
   const s = await import('svcproxy');
   const t = await import('svcproxy/testing');
-  if (typeof s.open !== 'function' || typeof t.FakeDataplane !== 'function') throw new Error('exports missing');
+  if (typeof s.open !== 'function' || typeof t.FakeDataplane !== 'function' || typeof t.describeConformance !== 'function') throw new Error('exports missing');
   const caps = await s.detectAll();
   if (!caps.find((c) => c.mode === 'iptables')?.usable) throw new Error('iptables not usable: ' + JSON.stringify(caps));
 ")

@@ -21,7 +21,7 @@ export function common(cmd: Command): Command {
   return cmd
     .option('--netns <name>', 'network namespace where the rules live (default: the current one)')
     .option('--cgroup <path>', 'cgroup v2 directory bpf mode attaches to (other modes ignore it)')
-    .option('--bpffs <path>', 'bpffs mount bpf mode pins under (default /sys/fs/bpf)')
+    .option('--bpffs <auto|path>', 'bpffs bpf mode pins under: auto (/sys/fs/bpf, else a private one svcproxy mounts and cleanup unmounts) or a mounted PATH', 'auto')
     .option('--node-name <name>', "this node's name, for traffic policy Local (default: hostname)")
     .option('--node-zone <zone>', "this node's topology.kubernetes.io/zone, for EndpointSlice zone hints")
     .option('--cluster-cidr <cidr>', 'masquerade cluster-IP traffic from outside this CIDR')

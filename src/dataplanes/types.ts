@@ -15,8 +15,12 @@ export interface DataplaneOptions {
   netns?: string | NetnsHandle;
   /** cgroup v2 directory bpf mode attaches to (ignored by the other modes) */
   cgroup?: string;
-  /** bpffs mount bpf mode pins under (default /sys/fs/bpf) */
-  bpffs?: string;
+  /**
+   * bpffs bpf mode pins under: 'auto' (the default: /sys/fs/bpf when it is a
+   * bpffs, else a private one svcproxy mounts at /run/svcproxy/bpffs and
+   * unmounts at cleanup) or the PATH of a mounted bpffs (never mounted by svcproxy)
+   */
+  bpffs?: 'auto' | (string & {});
   /** this node's name, for Local traffic policies */
   nodeName?: string;
   /** this node's zone (its topology.kubernetes.io/zone label), for EndpointSlice zone hints */

@@ -21,3 +21,28 @@ export function fakeProxy(opts: FakeProxyOptions = {}): { proxy: ServiceProxy; d
   const dataplane = new FakeDataplane(fake);
   return { proxy: new ServiceProxy(dataplane, { nodeName }), dataplane };
 }
+
+// The conformance suite: the same checks svcproxy runs against every mode and the fake, for a user's own
+// Dataplane (or the fake). It needs vitest, an optional peer dependency: loaded here only if installed, so
+// FakeDataplane and fakeProxy import without it.
+type Suite = typeof import('./conformance/suite.js');
+let suite: Suite | undefined;
+let suiteError: unknown;
+try {
+  suite = await import('./conformance/suite.js');
+} catch (e) {
+  suiteError = e;
+}
+
+export type { Features, Target, TargetIPv6 } from './conformance/target.js';
+export { ALL_FEATURES } from './conformance/target.js';
+export { fakeTarget } from './conformance/fake.js';
+
+/** Define the conformance suite (vitest describe/it) against the Target makeTarget returns; features: what it supports. */
+export function describeConformance(...args: Parameters<Suite['describeConformance']>): void {
+  if (!suite) {
+    const why = suiteError instanceof Error ? suiteError.message.split('\n')[0] : String(suiteError);
+    throw new Error(`describeConformance needs vitest (an optional peer dependency of svcproxy): npm install --save-dev vitest (${why})`);
+  }
+  suite.describeConformance(...args);
+}

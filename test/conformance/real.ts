@@ -2,8 +2,8 @@
 import { open } from '../../src/api/proxy.js';
 import type { DataplaneOptions, Mode } from '../../src/dataplanes/types.js';
 import { CLIENT_IP, CLIENT_IP6, NODE_IP, NODE_IP6, Topology } from '../../src/sandbox/topology.js';
-import { NODE_ZONE } from './services.js';
-import type { Target } from './target.js';
+import { NODE_ZONE } from '../../src/testing/conformance/services.js';
+import type { Target } from '../../src/testing/conformance/target.js';
 
 /** Mode-specific view of the kernel: foreign objects and leftovers. */
 export interface Inspector {

@@ -14,7 +14,7 @@ import { startAgent } from '../../src/agent/agent.js';
 import { createLogger } from '../../src/agent/log.js';
 import { open } from '../../src/api/proxy.js';
 import { Topology, type Attempt } from '../../src/sandbox/topology.js';
-import { REFUSE_MS } from '../conformance/reject.js';
+import { REFUSE_MS } from '../../src/testing/conformance/reject.js';
 import { ApiServerStandIn, NODES, SERVICES, SLICES } from '../support/apiserver.js';
 import { AgentChild, kubeNode, kubeService, kubeSlice, writeKubeconfig, type LogLine } from '../support/apiserver-fixtures.js';
 

@@ -9,7 +9,7 @@ import { pinPaths } from '../../src/dataplanes/bpf/paths.js';
 import { mountPrivateBpffs, TestCgroup } from '../../src/sandbox/cgroup.js';
 import { sh } from '../../src/sandbox/shell.js';
 import { realTarget, type Inspector } from '../conformance/real.js';
-import { describeConformance } from '../conformance/suite.js';
+import { describeConformance } from '../../src/testing/conformance/suite.js';
 import { attachForeignConnect4, cgroupProgramIds, type ForeignProgram } from '../support/foreign-bpf.js';
 
 let foreign: ForeignProgram;

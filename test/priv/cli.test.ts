@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NODE_IP, Topology } from '../../src/sandbox/topology.js';
-import { BAD_INPUTS } from '../conformance/services.js';
+import { BAD_INPUTS } from '../../src/testing/conformance/services.js';
 
 const run = promisify(execFile);
 const bin = new URL('../../bin/svcproxy.js', import.meta.url).pathname;

@@ -5,7 +5,7 @@
  */
 import type { Topology } from '../../src/sandbox/topology.js';
 import { realTarget, type Inspector } from '../conformance/real.js';
-import { describeConformance } from '../conformance/suite.js';
+import { describeConformance } from '../../src/testing/conformance/suite.js';
 
 const FOREIGN = `table inet foreign {
 	chain keep {

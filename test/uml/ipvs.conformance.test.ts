@@ -1,4 +1,4 @@
-import { describeConformance } from '../conformance/suite.js';
+import { describeConformance } from '../../src/testing/conformance/suite.js';
 import { realTarget } from '../conformance/real.js';
 import { ipvsInspector } from './ipvs.inspector.js';
 

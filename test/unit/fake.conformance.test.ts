@@ -1,4 +1,4 @@
-import { describeConformance } from '../conformance/suite.js';
-import { fakeTarget } from '../conformance/fake.js';
+import { describeConformance } from '../../src/testing/conformance/suite.js';
+import { fakeTarget } from '../../src/testing/conformance/fake.js';
 
 describeConformance('fake dataplane', fakeTarget, { undefinedPorts: false });

@@ -3,7 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { SvcproxyError } from '../../src/errors.js';
 import { parseServices } from '../../src/model/load.js';
-import { BAD_INPUTS } from '../conformance/services.js';
+import { BAD_INPUTS } from '../../src/testing/conformance/services.js';
 
 const shop = readFileSync(new URL('../../examples/shop.yaml', import.meta.url), 'utf8');
 

@@ -1,25 +1,17 @@
 /** Is bpf mode usable here, and if not, exactly why. */
-import { existsSync, readFileSync, statfsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { bpfAddon } from '../../native/bpf.js';
 import type { Capability } from '../types.js';
+import { mountedBySvcproxy, type BpffsLocation } from './bpffs.js';
+import { CGROUP2_SUPER_MAGIC, fsType, isBpffs } from './fs.js';
 import { objectPath } from './paths.js';
 import { traitsOf } from '../traits.js';
 
-// statfs f_type values (linux/magic.h)
-export const CGROUP2_SUPER_MAGIC = 0x63677270;
-export const BPF_FS_MAGIC = 0xcafe4a11;
+export { BPF_FS_MAGIC, CGROUP2_SUPER_MAGIC, fsType } from './fs.js';
 // capability bits (linux/capability.h)
 const CAP_SYS_ADMIN = 21;
 const CAP_BPF = 39;
-
-export const fsType = (path: string): number | undefined => {
-  try {
-    return Number(statfsSync(path).type);
-  } catch {
-    return undefined;
-  }
-};
 
 function cgroup2Mounts(): string[] {
   try {
@@ -38,7 +30,16 @@ function effectiveCaps(): bigint {
   return m ? BigInt(`0x${m[1]}`) : 0n;
 }
 
-export async function detectBpf(cgroup: string | undefined, bpffs: string): Promise<Capability> {
+/** the bpffs line of detect: a reason when bpf mode cannot pin, else a note */
+function bpffsCheck(loc: BpffsLocation, canMount: boolean): { reason?: string; note?: string } {
+  if (mountedBySvcproxy(loc.path)) return { note: `bpffs: ${loc.path} (a private one svcproxy mounted)` };
+  if (isBpffs(loc.path)) return { note: `bpffs: ${loc.path}` };
+  if (!loc.mayMount) return { reason: `no bpffs mounted at ${loc.path} (mount -t bpf bpffs ${loc.path}, or use --bpffs auto)` };
+  if (!canMount) return { reason: `no bpffs mounted at ${loc.path}, and mounting one needs CAP_SYS_ADMIN` };
+  return { note: `bpffs: will mount a private one at ${loc.path}` };
+}
+
+export async function detectBpf(cgroup: string | undefined, bpffs: BpffsLocation): Promise<Capability> {
   const versions: Record<string, string> = { kernel: release() };
   const notes: string[] = [];
   const result = (reason?: string): Capability => ({ mode: 'bpf', usable: reason === undefined, reason, versions, traits: traitsOf('bpf'), families: [4, 6], notes });
@@ -60,7 +61,9 @@ export async function detectBpf(cgroup: string | undefined, bpffs: string): Prom
   if (probe.bpfCode === 'ENOSYS') return result('the kernel has no bpf() syscall (CONFIG_BPF_SYSCALL)');
   if (probe.bpfErrno !== 0) return result(`the bpf() syscall fails: ${probe.bpfCode}`);
 
-  if (fsType(bpffs) !== BPF_FS_MAGIC) return result(`no bpffs mounted at ${bpffs} (mount -t bpf bpffs ${bpffs}, or pass --bpffs PATH)`);
+  const fs = bpffsCheck(bpffs, has(CAP_SYS_ADMIN) === 1n);
+  if (fs.reason) return result(fs.reason);
+  notes.push(fs.note!);
   if (!existsSync(objectPath())) return result(`BPF object ${objectPath()} is missing: run npm run build:bpf`);
   if (cgroup === undefined) notes.push('needs --cgroup PATH (a cgroup v2 directory) to apply');
   else if (fsType(cgroup) !== CGROUP2_SUPER_MAGIC) return result(`--cgroup ${cgroup} is not a cgroup v2 directory`);

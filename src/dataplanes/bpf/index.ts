@@ -2,9 +2,10 @@
  * bpf mode: cgroup sock_addr programs translate a service frontend to a
  * backend at connect()/sendmsg() time, for sockets in one cgroup v2
  * directory (DataplaneOptions.cgroup). Maps and links are pinned under
- * <bpffs>/svcproxy/<instance>/ (bpffs: DataplaneOptions.bpffs, else
- * SVCPROXY_BPFFS, else /sys/fs/bpf) so forwarding outlives this process and
- * a restart re-adopts them. Out of scope: packets forwarded through the node
+ * <bpffs>/svcproxy/<instance>/ (bpffs: DataplaneOptions.bpffs, a PATH or
+ * 'auto', the default: see bpffs.ts; auto mounts a private bpffs when none
+ * is, and cleanup unmounts it) so forwarding outlives this process and a
+ * restart re-adopts them. Out of scope: packets forwarded through the node
  * and NodePort traffic from remote clients (no per-packet NAT here).
  *
  * A frontend without an endpoint for its traffic, decided at connect time:
@@ -22,10 +23,12 @@ import { SvcproxyError, withMode } from '../../errors.js';
 import { bpfAddon } from '../../native/bpf.js';
 import type { Plan, ServicePortState } from '../../plan/types.js';
 import type { ApplyStats, Capability, Dataplane, DataplaneOptions } from '../types.js';
-import { BPF_FS_MAGIC, CGROUP2_SUPER_MAGIC, detectBpf, fsType } from './detect.js';
+import { bpffsLocation, ensureBpffs, noBpffs, releaseBpffs, type BpffsLocation } from './bpffs.js';
+import { CGROUP2_SUPER_MAGIC, detectBpf, fsType } from './detect.js';
+import { isBpffs } from './fs.js';
 import type { Programmed } from './entries.js';
 import { nodeAddresses, nodeAddrOps } from './nodeaddrs.js';
-import { bpffsRoot, objectPath, pinPaths, pinRoot, type PinPaths } from './paths.js';
+import { objectPath, pinPaths, pinRoot, type PinPaths } from './paths.js';
 import { decodeState } from './read.js';
 import { renderBpf } from './render.js';
 import { checkChanges, commitSync, MetaIds, planSync, type SyncResult } from './sync.js';
@@ -65,23 +68,32 @@ class BpfMapsDataplane implements BpfDataplane {
   }
 
   /** read each time: tests and the lab set SVCPROXY_BPFFS after creating the dataplane */
-  private bpffs(): string {
-    return bpffsRoot(this.opts.bpffs);
+  private bpffs(): BpffsLocation {
+    return bpffsLocation(this.opts.bpffs);
   }
 
   private paths(op: string): PinPaths {
     const cg = this.opts.cgroup;
     if (!cg) throw new SvcproxyError('bpf mode needs a cgroup: pass --cgroup PATH (a cgroup v2 directory, e.g. the root of the hierarchy on a node)', { code: 'EINVAL', op, mode: 'bpf' });
     if (fsType(cg) !== CGROUP2_SUPER_MAGIC) throw new SvcproxyError(`--cgroup ${cg} is not a cgroup v2 directory`, { code: 'EINVAL', op, mode: 'bpf' });
+    // auto and not mounted yet: nothing can be pinned there; apply mounts it
     const bpffs = this.bpffs();
-    if (fsType(bpffs) !== BPF_FS_MAGIC) throw new SvcproxyError(`no bpffs mounted at ${bpffs} (mount -t bpf bpffs ${bpffs}, or pass --bpffs PATH)`, { code: 'ENOMODE', op, mode: 'bpf' });
-    return pinPaths(cg, bpffs);
+    if (!bpffs.mayMount && !isBpffs(bpffs.path)) throw noBpffs(bpffs.path, op);
+    return pinPaths(cg, bpffs.path);
   }
 
   private async ensureLoaded(p: PinPaths): Promise<void> {
     if (this.loaded) return;
     if (!existsSync(objectPath())) throw new SvcproxyError(`BPF object ${objectPath()} is missing: run npm run build:bpf`, { code: 'ENOENT', op: 'bpf.load', mode: 'bpf' });
-    await bpfAddon().bpfLoad({ object: objectPath(), pinDir: p.dir, cgroup: this.opts.cgroup! });
+    const bpffs = this.bpffs();
+    const mounted = await ensureBpffs(bpffs, 'bpf.load');
+    try {
+      await bpfAddon().bpfLoad({ object: objectPath(), pinDir: p.dir, cgroup: this.opts.cgroup! });
+    } catch (e) {
+      // just mounted, so nothing of another process is here: leave no mount behind
+      if (mounted) await bpfAddon().bpfUnload(p.dir).then(() => releaseUnused(bpffs.path)).catch(() => undefined);
+      throw e;
+    }
     this.loaded = true;
   }
 
@@ -183,11 +195,7 @@ class BpfMapsDataplane implements BpfDataplane {
   async cleanup(): Promise<void> {
     const p = this.paths('cleanup');
     await withMode('bpf', bpfAddon().bpfUnload(p.dir));
-    try {
-      rmdirSync(pinRoot(this.bpffs())); // only when no other instance is left
-    } catch {
-      /* not empty or already gone */
-    }
+    await withMode('bpf', releaseUnused(this.bpffs().path));
     this.loaded = false;
     this.index = undefined;
     this.nodeAddrs = undefined;
@@ -195,6 +203,16 @@ class BpfMapsDataplane implements BpfDataplane {
   }
 
   async close(): Promise<void> {}
+}
+
+/** After an instance's pins are gone: drop <bpffs>/svcproxy and a private bpffs svcproxy mounted, when no other instance is left. */
+async function releaseUnused(bpffs: string): Promise<void> {
+  try {
+    rmdirSync(pinRoot(bpffs));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return; // another instance is left
+  }
+  await releaseBpffs(bpffs);
 }
 
 export function createBpfDataplane(opts: DataplaneOptions): BpfDataplane {

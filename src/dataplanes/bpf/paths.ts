@@ -5,13 +5,14 @@
 import { createHash } from 'node:crypto';
 import { basename, join, resolve } from 'node:path';
 import { packageRoot } from '../../native/binding.js';
+import { bpffsLocation } from './bpffs.js';
 
 /**
- * bpffs mount point: DataplaneOptions.bpffs (--bpffs), else SVCPROXY_BPFFS
- * (tests and the lab mount a private bpffs), else /sys/fs/bpf. An empty
+ * bpffs mount point: DataplaneOptions.bpffs (--bpffs PATH), else where auto
+ * puts it (bpffs.ts: SVCPROXY_BPFFS, svcproxy's own, /sys/fs/bpf). An empty
  * value counts as unset, so a blank variable never means "the current dir".
  */
-export const bpffsRoot = (option?: string) => option || process.env.SVCPROXY_BPFFS || '/sys/fs/bpf';
+export const bpffsRoot = (option?: string) => bpffsLocation(option).path;
 
 /** the compiled programs (npm run build:bpf); SVCPROXY_BPF_OBJECT overrides */
 export const objectPath = () => process.env.SVCPROXY_BPF_OBJECT || join(packageRoot, 'dist', 'bpf', 'sock_lb.bpf.o');

@@ -1,7 +1,7 @@
 /** Map dumps -> ServicePortState[] (and the index sync.ts works from). */
 import type { BpfMapDump } from '../../native/bpf.js';
 import type { Backend, Family, ServicePortState } from '../../plan/types.js';
-import { parseKey, type Frontend, type Programmed } from './entries.js';
+import { groupOf, parseKey, type Frontend, type Programmed } from './entries.js';
 import {
   BACKEND,
   BACKEND_KEY,
@@ -93,25 +93,29 @@ function slots(list: Backend[] | undefined): Backend[] {
   return list;
 }
 
-export function decodeState(dumps: Dumps): Map<string, Programmed> {
+/** One svp_meta record, decoded. */
+interface MetaRec {
+  id: number;
+  key: string;
+  gen: number;
+  flags: number;
+  affinitySec: number;
+  port: number;
+  nodePort: number;
+  internalCount: number;
+  externalCount: number;
+  externalGroup: number;
+  parsed: NonNullable<ReturnType<typeof parseKey>>;
+}
+
+/** the internal backend group of a record's live generation */
+const internalGroupOf = (m: MetaRec) => groupOf(m.id, m.gen, false);
+
+/** meta records with a key svcproxy wrote, and the backend groups they name (with family and size) */
+function decodeMetas(d: BpfMapDump): { metas: MetaRec[]; groupsWanted: Map<number, GroupInfo> } {
   const M = META.fields;
-  const frontendsByMeta = decodeFrontends(dumps.services);
-  interface MetaRec {
-    id: number;
-    key: string;
-    gen: number;
-    flags: number;
-    affinitySec: number;
-    port: number;
-    nodePort: number;
-    internalCount: number;
-    externalCount: number;
-    externalGroup: number;
-    parsed: NonNullable<ReturnType<typeof parseKey>>;
-  }
   const metas: MetaRec[] = [];
   const groupsWanted = new Map<number, GroupInfo>();
-  const d = dumps.meta;
   for (let i = 0; i < d.count; i++) {
     const v = i * d.valueSize;
     const start = v + M.key!.offset;
@@ -131,48 +135,52 @@ export function decodeState(dumps: Dumps): Map<string, Programmed> {
       internalCount: d.values.readUInt32LE(v + M.internal_count!.offset),
       externalCount: d.values.readUInt32LE(v + M.external_count!.offset),
       externalGroup: d.values.readUInt32LE(v + M.external_group!.offset),
-      parsed: parsed,
+      parsed,
     };
     metas.push(m);
-    groupsWanted.set(m.id * 4 + m.gen * 2, { family: parsed.family, count: m.internalCount });
-    if (m.externalGroup !== m.id * 4 + m.gen * 2) groupsWanted.set(m.externalGroup, { family: parsed.family, count: m.externalCount });
+    groupsWanted.set(internalGroupOf(m), { family: parsed.family, count: m.internalCount });
+    if (m.externalGroup !== internalGroupOf(m)) groupsWanted.set(m.externalGroup, { family: parsed.family, count: m.externalCount });
   }
-  const groups = decodeBackends(dumps.backends, groupsWanted);
+  return { metas, groupsWanted };
+}
 
+/** A meta record with its frontends and backend groups, as the ServicePortState it was written from. */
+function stateOf(m: MetaRec, fronts: Frontend[], groups: Map<number, Backend[]>): ServicePortState {
+  const id = m.parsed;
+  const cluster = fronts.find((fe) => fe.flags & SVP_F_CLUSTER_IP);
+  // most ports have just their cluster IP: no filtering for them
+  const onlyCluster = fronts.length === 1 && fronts[0]!.flags === SVP_F_CLUSTER_IP;
+  const ips = (flag: number) => (onlyCluster ? [] : fronts.filter((fe) => fe.flags & flag).map((fe) => fe.addr).sort());
+  const internal = slots(groups.get(internalGroupOf(m)));
+  return {
+    key: m.key,
+    namespace: id.namespace,
+    name: id.name,
+    portName: id.portName,
+    protocol: id.protocol,
+    family: id.family,
+    clusterIP: cluster?.addr ?? '',
+    port: m.port,
+    nodePort: m.nodePort === 0 ? null : m.nodePort,
+    externalIPs: ips(SVP_F_EXTERNAL_IP),
+    loadBalancerIPs: ips(SVP_F_LB_IP),
+    affinitySeconds: m.flags & SVP_M_AFFINITY ? m.affinitySec : null,
+    externalLocal: (m.flags & SVP_M_EXTERNAL_LOCAL) !== 0,
+    internal,
+    // a shared group is one list (nothing mutates states)
+    external: m.externalGroup === internalGroupOf(m) ? internal : slots(groups.get(m.externalGroup)),
+    hasEndpoints: (m.flags & SVP_M_HAS_ENDPOINTS) !== 0,
+  };
+}
+
+export function decodeState(dumps: Dumps): Map<string, Programmed> {
+  const frontendsByMeta = decodeFrontends(dumps.services);
+  const { metas, groupsWanted } = decodeMetas(dumps.meta);
+  const groups = decodeBackends(dumps.backends, groupsWanted);
   const index = new Map<string, Programmed>();
   for (const m of metas) {
-    const id = m.parsed;
-    const fronts = frontendsByMeta.get(m.id) ?? [];
-    const cluster = fronts.find((fe) => fe.flags & SVP_F_CLUSTER_IP);
-    // most ports have just their cluster IP: no filtering for them
-    const onlyCluster = fronts.length === 1 && fronts[0]!.flags === SVP_F_CLUSTER_IP;
-    const ips = (flag: number) => (onlyCluster ? [] : fronts.filter((fe) => fe.flags & flag).map((fe) => fe.addr).sort());
-    const internal = slots(groups.get(m.id * 4 + m.gen * 2));
-    const state: ServicePortState = {
-      key: m.key,
-      namespace: id.namespace,
-      name: id.name,
-      portName: id.portName,
-      protocol: id.protocol,
-      family: id.family,
-      clusterIP: cluster?.addr ?? '',
-      port: m.port,
-      nodePort: m.nodePort === 0 ? null : m.nodePort,
-      externalIPs: ips(SVP_F_EXTERNAL_IP),
-      loadBalancerIPs: ips(SVP_F_LB_IP),
-      affinitySeconds: m.flags & SVP_M_AFFINITY ? m.affinitySec : null,
-      externalLocal: (m.flags & SVP_M_EXTERNAL_LOCAL) !== 0,
-      internal,
-      // a shared group is one list (nothing mutates states)
-      external: m.externalGroup === m.id * 4 + m.gen * 2 ? internal : slots(groups.get(m.externalGroup)),
-      hasEndpoints: (m.flags & SVP_M_HAS_ENDPOINTS) !== 0,
-    };
-    index.set(m.key, {
-      state,
-      metaId: m.id,
-      gen: m.gen,
-      frontends: fronts,
-    });
+    const frontends = frontendsByMeta.get(m.id) ?? [];
+    index.set(m.key, { state: stateOf(m, frontends, groups), metaId: m.id, gen: m.gen, frontends });
   }
   return index;
 }

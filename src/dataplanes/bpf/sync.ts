@@ -92,72 +92,68 @@ export function checkChanges(changes: ChangeSet, index: Map<string, Programmed>,
   if (fresh > ids.free()) throw new SvcproxyError(`bpf mode holds at most ${ids.max - 1} service ports (svp_meta): ${fresh} new ones do not fit`, { code: 'ENOSPC', op: 'apply', mode: 'bpf' });
 }
 
-/** checked: checkChanges() passed for these changes (skips the per-port checks) */
-export function planSync(changes: ChangeSet, index: Map<string, Programmed>, ids: MetaIds, paths: PinPaths, checked = false): SyncResult {
-  const upserts = upsertsOf(changes);
-  if (!checked) for (const s of upserts) checkStorable(s);
-  let removedKeys: string[] = [];
-  if (changes.removed.length > 0) {
-    const upsertKeys = new Set(upserts.map((u) => u.key));
-    removedKeys = changes.removed.map((s) => s.key).filter((k) => !upsertKeys.has(k));
-  }
+/** The update batches of a sync, sized up front: one allocation per map, no growth. */
+interface PutBatches {
+  backends: Batch;
+  meta: Batch;
+  services: Batch;
+}
 
-  // Size every batch up front: one allocation per map, no growth.
+function putBatches(upserts: ServicePortState[], paths: PinPaths): PutBatches {
   let nPages = 0;
   let nFrontends = 0;
   for (const s of upserts) {
     nPages += pagesOf(s.internal.length) + (externalShared(s) ? 0 : pagesOf(s.external.length));
     nFrontends += 1 + (s.nodePort === null ? 0 : 1) + s.externalIPs.length + s.loadBalancerIPs.length;
   }
-  const backendsPut = new Batch(paths.backends, 'update', BACKEND_KEY.size, BACKEND_PAGE.size, nPages);
-  const metaPut = new Batch(paths.meta, 'update', META_ID_SIZE, META.size, upserts.length);
-  const servicesPut = new Batch(paths.services, 'update', SERVICE_KEY.size, SERVICE_VALUE.size, nFrontends);
+  return {
+    backends: new Batch(paths.backends, 'update', BACKEND_KEY.size, BACKEND_PAGE.size, nPages),
+    meta: new Batch(paths.meta, 'update', META_ID_SIZE, META.size, upserts.length),
+    services: new Batch(paths.services, 'update', SERVICE_KEY.size, SERVICE_VALUE.size, nFrontends),
+  };
+}
 
-  const put: Programmed[] = new Array(upserts.length);
-  const retired: Programmed[] = [];
-  const newIds: number[] = [];
-
-  for (let i = 0; i < upserts.length; i++) {
-    const s = upserts[i]!;
-    const old = index.get(s.key);
-    let metaId = old?.metaId;
-    if (metaId === undefined) {
-      metaId = ids.take();
-      newIds.push(metaId);
-    }
-    const gen = old ? 1 - old.gen : 0;
-    const shared = externalShared(s);
-    const internalGroup = groupOf(metaId, gen, false);
-    const externalGroup = shared ? internalGroup : groupOf(metaId, gen, true);
-    writeBackends(backendsPut, internalGroup, s.internal);
-    if (!shared) writeBackends(backendsPut, externalGroup, s.external);
-    writeMetaId(metaPut, metaId);
-    const affinitySec = s.affinitySeconds ?? 0;
-    writeMeta(metaPut, s, gen, metaFlags(s), externalGroup);
-    const frontends = frontendsOf(s);
-    for (const fe of frontends) {
-      const count = fe.external ? s.external.length : s.internal.length;
-      writeServiceKey(servicesPut, fe);
-      writeServiceValue(servicesPut, fe.external ? externalGroup : internalGroup, count, metaId, affinitySec, verdictFlags(fe, s, count));
-    }
-    if (old) retired.push(old);
-    put[i] = { state: s, metaId, gen, frontends };
+/** One port's generation gen under metaId: its backend groups, meta record and frontends. */
+function writePort(b: PutBatches, s: ServicePortState, metaId: number, gen: number): Programmed {
+  const shared = externalShared(s);
+  const internalGroup = groupOf(metaId, gen, false);
+  const externalGroup = shared ? internalGroup : groupOf(metaId, gen, true);
+  writeBackends(b.backends, internalGroup, s.internal);
+  if (!shared) writeBackends(b.backends, externalGroup, s.external);
+  writeMetaId(b.meta, metaId);
+  writeMeta(b.meta, s, gen, metaFlags(s), externalGroup);
+  const affinitySec = s.affinitySeconds ?? 0;
+  const frontends = frontendsOf(s);
+  for (const fe of frontends) {
+    const count = fe.external ? s.external.length : s.internal.length;
+    writeServiceKey(b.services, fe);
+    writeServiceValue(b.services, fe.external ? externalGroup : internalGroup, count, metaId, affinitySec, verdictFlags(fe, s, count));
   }
-  const drop: string[] = [];
+  return { state: s, metaId, gen, frontends };
+}
+
+/** Programmed ports the change set removes (a key it also re-adds stays). */
+function removedPorts(changes: ChangeSet, upserts: ServicePortState[], index: Map<string, Programmed>): Programmed[] {
+  if (changes.removed.length === 0) return [];
+  const upsertKeys = new Set(upserts.map((u) => u.key));
   const gone: Programmed[] = [];
-  for (const key of removedKeys) {
-    const old = index.get(key);
-    if (!old) continue;
-    gone.push(old);
-    retired.push(old);
-    drop.push(key);
+  for (const s of changes.removed) {
+    const old = upsertKeys.has(s.key) ? undefined : index.get(s.key);
+    if (old) gone.push(old);
   }
+  return gone;
+}
 
+/**
+ * The delete batches: frontends of retired generations that no upsert
+ * republishes (even another service's), their backend groups, and the
+ * meta records of removed ports.
+ */
+function deleteBatches(put: Programmed[], retired: Programmed[], gone: Programmed[], paths: PinPaths): Batch[] {
   const servicesDel = new Batch(paths.services, 'delete', SERVICE_KEY.size);
   const backendsDel = new Batch(paths.backends, 'delete', BACKEND_KEY.size);
   const metaDel = new Batch(paths.meta, 'delete', META_ID_SIZE, undefined, gone.length);
   if (retired.length > 0) {
-    // a frontend republished by any upsert (even another service's) stays
     const published = new Set<string>();
     for (const e of put) for (const fe of e.frontends) published.add(frontendId(fe));
     for (const old of retired) {
@@ -167,19 +163,44 @@ export function planSync(changes: ChangeSet, index: Map<string, Programmed>, ids
     }
   }
   for (const old of gone) writeMetaId(metaDel, old.metaId);
-  // A meta id may have served a removed port before: its counters start at 0.
-  const countersReset = new Batch(paths.counters, 'update', META_ID_SIZE, COUNTERS.size, newIds.length);
-  for (const id of newIds) {
-    writeMetaId(countersReset, id);
-    countersReset.values!.next(); // all zero
-  }
+  return [servicesDel, backendsDel, metaDel];
+}
 
-  const batches = [backendsPut, countersReset, metaPut, servicesPut, servicesDel, backendsDel, metaDel];
-  const ops = batches.map((b) => b.toOp()).filter((o): o is BpfMapOp => o !== undefined);
+/** A meta id may have served a removed port before: its counters start at 0. */
+function countersReset(paths: PinPaths, newIds: number[]): Batch {
+  const batch = new Batch(paths.counters, 'update', META_ID_SIZE, COUNTERS.size, newIds.length);
+  for (const id of newIds) {
+    writeMetaId(batch, id);
+    batch.values!.next(); // all zero
+  }
+  return batch;
+}
+
+/** checked: checkChanges() passed for these changes (skips the per-port checks) */
+export function planSync(changes: ChangeSet, index: Map<string, Programmed>, ids: MetaIds, paths: PinPaths, checked = false): SyncResult {
+  const upserts = upsertsOf(changes);
+  if (!checked) for (const s of upserts) checkStorable(s);
+  const puts = putBatches(upserts, paths);
+  const put: Programmed[] = new Array(upserts.length);
+  const retired: Programmed[] = [];
+  const newIds: number[] = [];
+  for (let i = 0; i < upserts.length; i++) {
+    const s = upserts[i]!;
+    const old = index.get(s.key);
+    let metaId = old?.metaId;
+    if (metaId === undefined) newIds.push((metaId = ids.take()));
+    put[i] = writePort(puts, s, metaId, old ? 1 - old.gen : 0);
+    if (old) retired.push(old);
+  }
+  const gone = removedPorts(changes, upserts, index);
+  for (const old of gone) retired.push(old);
+
+  // the publishing order of the header comment
+  const batches = [puts.backends, countersReset(paths, newIds), puts.meta, puts.services, ...deleteBatches(put, retired, gone, paths)];
   return {
-    ops,
+    ops: batches.map((b) => b.toOp()).filter((o): o is BpfMapOp => o !== undefined),
     put,
-    drop,
+    drop: gone.map((g) => g.state.key),
     written: upserts.length,
     removed: gone.length,
     elements: batches.reduce((n, b) => n + b.keys.count, 0),

@@ -1,6 +1,6 @@
 /** The service sets the conformance suite applies (concise format, parsed like user input). */
-import { parseServices } from '../../src/model/load.js';
-import type { ServiceSet } from '../../src/model/types.js';
+import { parseServices } from '../../model/load.js';
+import type { ServiceSet } from '../../model/types.js';
 import type { Target } from './target.js';
 
 export const VIP = '10.96.0.10';

@@ -1,7 +1,7 @@
 /** A conformance Target backed by the in-memory FakeDataplane. */
-import { ServiceProxy } from '../../src/api/proxy.js';
-import { FakeDataplane } from '../../src/dataplanes/fake/index.js';
-import type { Attempt, ClientTarget } from '../../src/sandbox/topology.js';
+import { ServiceProxy } from '../../api/proxy.js';
+import { FakeDataplane } from '../../dataplanes/fake/index.js';
+import type { Attempt, ClientTarget } from '../../sandbox/topology.js';
 import { NODE_ZONE } from './services.js';
 import type { Target } from './target.js';
 

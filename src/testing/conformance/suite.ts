@@ -6,9 +6,9 @@
  * rather than skipped, so CI never shows a skipped privileged test.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SvcproxyError } from '../../src/errors.js';
-import { parseServices } from '../../src/model/load.js';
-import type { Attempt } from '../../src/sandbox/topology.js';
+import { SvcproxyError } from '../../errors.js';
+import { parseServices } from '../../model/load.js';
+import type { Attempt } from '../../sandbox/topology.js';
 import { ALL_FEATURES, type Features, type Target } from './target.js';
 import * as S from './services.js';
 import { describeRejectCases } from './reject.js';

@@ -6,7 +6,7 @@
  * asserted per connect: one slow refusal in a row of fast ones is the bug.
  */
 import { expect, it } from 'vitest';
-import type { Attempt } from '../../src/sandbox/topology.js';
+import type { Attempt } from '../../sandbox/topology.js';
 import type { Features, Target } from './target.js';
 import * as S from './services.js';
 

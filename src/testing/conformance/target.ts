@@ -3,8 +3,8 @@
  * through, a way to make connections and see where they landed, and a view
  * of the kernel (snapshot, foreign objects, leftovers).
  */
-import type { ServiceProxy } from '../../src/api/proxy.js';
-import type { Attempt, ClientTarget } from '../../src/sandbox/topology.js';
+import type { ServiceProxy } from '../../api/proxy.js';
+import type { Attempt, ClientTarget } from '../../sandbox/topology.js';
 
 export interface Target {
   proxy: ServiceProxy;

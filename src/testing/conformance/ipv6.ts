@@ -6,9 +6,9 @@
  * endpoints. A mode that claims ipv6 but whose target has no IPv6 fails here.
  */
 import { expect, it } from 'vitest';
-import { parseServices } from '../../src/model/load.js';
-import type { ServiceSet } from '../../src/model/types.js';
-import type { Attempt } from '../../src/sandbox/topology.js';
+import { parseServices } from '../../model/load.js';
+import type { ServiceSet } from '../../model/types.js';
+import type { Attempt } from '../../sandbox/topology.js';
 import { REFUSE_MS } from './reject.js';
 import type { Features, Target, TargetIPv6 } from './target.js';
 
