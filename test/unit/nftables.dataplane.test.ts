@@ -90,6 +90,20 @@ describe('nftables dataplane over the mechanism fake', () => {
     await sync(state.map((s) => (s.name === 'none' ? { ...s, internal: eps(1), external: eps(1), hasEndpoints: true } : s)));
   });
 
+  it('drift (another dataplane swaps the table): read() sees it, and the next apply rebuilds instead of trusting memory', async () => {
+    const other = createNftablesDataplane({}, { mechanism: fake });
+    const theirs = state.filter((s) => s.name !== 'web');
+    await other.apply(plan(theirs, await other.read()));
+    const back = await dp.read();
+    expect(back).toEqual(theirs);
+    const stats = await dp.apply(plan(state, back));
+    expect(stats.detail).toMatchObject({ full: 1 });
+    expect(await dp.read()).toEqual(state);
+    // in step again: the next change is a delta
+    const moved = state.map((s) => (s.name === 'web' && s.protocol === 'TCP' ? { ...s, internal: eps(3, 40), external: eps(3, 40) } : s));
+    expect(await sync(moved)).toMatchObject({ detail: { full: 0 } });
+  });
+
   it('invalid input touches nothing; cleanup removes every svcproxy table', async () => {
     const snap = fake.snapshot();
     const bad = [...state, port({ name: 'evil', clusterIP: '10.96.0.99', internal: [{ address: '1.2.3.4; flush ruleset', port: 1 }] })];

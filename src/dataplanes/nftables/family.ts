@@ -4,6 +4,7 @@
  * delta.ts changes one). index.ts runs the families side by side and sends
  * their calls together.
  */
+import { differences } from '../../plan/diff.js';
 import type { ServicePortState } from '../../plan/types.js';
 import type { Elem, ElementOp, ElementPacker } from './encode.js';
 import { ENDPOINTS, HAIRPIN, NODEPORT_ENDPOINTS, SERVICE_IPS, SERVICE_META, SERVICE_NODEPORTS, type PickKind, type SetName } from './names.js';
@@ -52,3 +53,18 @@ export const hairpinElem = (a: string): Elem => ({ set: HAIRPIN, key: [a, a] });
 
 /** Add d to a count per key. */
 export const bump = (m: Map<string, number>, k: string, d: number) => m.set(k, (m.get(k) ?? 0) + d);
+
+/**
+ * Whether a family's read-back (its live table, none: undefined, and the
+ * states in it) is what memory says this dataplane wrote there. When not,
+ * the kernel changed behind its back (`nft`, another proxy's table swap) and
+ * a delta computed from memory would skip what is missing.
+ */
+export function memoryAgrees(fm: FamilyMemory | undefined, table: string | undefined, states: ServicePortState[]): boolean {
+  if (!fm) return states.length === 0;
+  if (fm.table !== table || fm.ports.size !== states.length) return false;
+  return states.every((s) => {
+    const had = fm.ports.get(s.key);
+    return had !== undefined && differences(had, s).size === 0;
+  });
+}

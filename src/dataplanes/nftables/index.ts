@@ -6,7 +6,10 @@
  * first apply of a dataplane replaces the table (build the other table name,
  * fill it, swap: ruleset.ts); later ones send only element adds/deletes
  * computed against what this dataplane programmed (kept in memory), never
- * by listing the kernel. Each family's table is its own unit (full.ts,
+ * by listing the kernel. That memory is dropped when read() finds the
+ * kernel holds something else (drift: `nft` by hand, another proxy's table
+ * swap) or a kernel call fails, so the next apply rebuilds from the desired
+ * set instead of trusting it. Each family's table is its own unit (full.ts,
  * delta.ts); this file runs them together. Every kernel call goes through
  * an NftMechanism (mechanism.ts): the addon, or the fake in unit tests.
  */
@@ -17,7 +20,7 @@ import type { Family, Plan, ServicePortState } from '../../plan/types.js';
 import type { ApplyStats, Capability, Dataplane, DataplaneOptions } from '../types.js';
 import { opsText, packBatch, packOps, type Elem, type ElementOp } from './encode.js';
 import { deltaFamily, picksBuilt } from './delta.js';
-import type { FamilyMemory, FamilyStep } from './family.js';
+import { memoryAgrees, type FamilyMemory, type FamilyStep } from './family.js';
 import { fullFamily } from './full.js';
 import { addonMechanism, type NftMechanism } from './mechanism.js';
 import { ENDPOINTS, SERVICE_IPS, SERVICE_META, TABLES, type SetName } from './names.js';
@@ -153,18 +156,27 @@ export class NftablesDataplane implements Dataplane {
     return { names, live };
   }
 
+  /**
+   * What the kernel holds. If that is not what memory says this dataplane
+   * wrote (drift), memory is dropped: the next apply lists the tables and
+   * rebuilds from the desired set, as a freshly created dataplane would.
+   */
   async read(): Promise<ServicePortState[]> {
     const { listed, hooked } = await this.tables();
     const out: ServicePortState[] = [];
+    let agrees = true;
     for (const f of FAMILIES) {
-      for (const t of TABLES) {
-        if (!listed.includes(tableRef(f, t))) continue;
-        if (!hooked.includes(tableRef(f, t))) continue; // half-built by an interrupted full sync: serves nothing
+      // a table not hooked in was half-built by an interrupted full sync: it serves nothing
+      const t = TABLES.find((name) => listed.includes(tableRef(f, name)) && hooked.includes(tableRef(f, name)));
+      let states: ServicePortState[] = [];
+      if (t !== undefined) {
         const [ips, metas, endpoints] = await Promise.all(([SERVICE_IPS, SERVICE_META, ENDPOINTS] as const).map((set) => this.dump(f, t, set)));
-        out.push(...statesFromElements(f, ips!, metas!, endpoints!));
-        break;
+        states = statesFromElements(f, ips!, metas!, endpoints!);
       }
+      out.push(...states);
+      agrees &&= memoryAgrees(this.memory?.get(f), t, states);
     }
+    if (!agrees) this.memory = undefined;
     return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
@@ -180,28 +192,16 @@ export class NftablesDataplane implements Dataplane {
     const tq = performance.now();
     const p = this.prepare(plan, present, true);
     const t0 = performance.now();
-    if (p.pre) await this.run(p.pre);
-    const t1 = performance.now();
-    let t2 = t1;
+    let times: { t1: number; t2: number; t3: number };
     try {
-      if (p.packed?.length || p.ops.length) await this.elements(p.packed ?? packOps(p.ops));
-      t2 = performance.now();
+      times = await this.send(p);
     } catch (e) {
-      if (p.undo) await this.run(p.undo);
+      // the kernel may not be what memory says (a table swapped or deleted behind our back):
+      // the next apply lists the tables and rebuilds, as a fresh dataplane would
+      this.memory = undefined;
       throw e;
     }
-    try {
-      if (p.post) await this.run(p.post);
-    } catch (e) {
-      if (p.full) {
-        await this.run(p.undo);
-        throw e;
-      }
-      // delta: the batch is in; only unreferenced affinity chains are left over (a full sync drops them)
-      p.commit();
-      throw e;
-    }
-    const t3 = performance.now();
+    const { t1, t2, t3 } = times;
     p.commit();
     // UDP flows NATed to a removed endpoint would keep going there (kube-proxy's conntrack cleanup)
     const conntrackFlushes = await flushStaleUdp(this.opts.netns ?? '', plan.changes);
@@ -215,6 +215,27 @@ export class NftablesDataplane implements Dataplane {
       batchMs: ms(t2 - t1),
     };
     return { ...p.stats, detail, kernelMs: t3 - t0 };
+  }
+
+  /** The sync's kernel calls in order, undone where a later one fails; when each finished. */
+  private async send(p: Prepared): Promise<{ t1: number; t2: number; t3: number }> {
+    if (p.pre) await this.run(p.pre);
+    const t1 = performance.now();
+    try {
+      if (p.packed?.length || p.ops.length) await this.elements(p.packed ?? packOps(p.ops));
+    } catch (e) {
+      if (p.undo) await this.run(p.undo);
+      throw e;
+    }
+    const t2 = performance.now();
+    try {
+      if (p.post) await this.run(p.post);
+    } catch (e) {
+      // delta: the batch is in; only unreferenced affinity chains are left over (a full sync drops them)
+      if (p.full) await this.run(p.undo);
+      throw e;
+    }
+    return { t1, t2, t3: performance.now() };
   }
 
   async cleanup(): Promise<void> {
