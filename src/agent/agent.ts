@@ -181,7 +181,6 @@ class Agent {
         tracker: this.tracker,
         minSyncPeriodMs: durationMs(this.cfg.minSyncPeriod),
         syncPeriodMs: durationMs(this.cfg.syncPeriod),
-        reopen: () => this.openProxy(),
         onStart: () => this.syncStarting(),
         onSync: (r) => {
           this.synced(r);
@@ -254,7 +253,7 @@ class Agent {
     await this.watchers?.stop();
     await this.loop?.stop();
     await this.closeServers();
-    await (this.loop?.proxy ?? this.proxy)?.close(); // a repair may have replaced the first one
+    await this.proxy?.close();
     this.log.info({ syncs: this.syncs }, 'stopped; rules left in place');
   }
 

@@ -3,11 +3,13 @@
  * the bounded-frequency runner. The first sync and every periodic one are a
  * full reconcile: apply() diffs the whole desired set against what the kernel
  * holds (read back), so a restart adopts existing rules and drift is repaired
- * with only the difference, never a flush. A periodic reconcile first applies
- * pending changes as an update, so what the full diff then finds is drift only.
+ * by the same proxy, never a flush (a dataplane that remembers what it wrote,
+ * like nftables, forgets it when read() finds the kernel differs). A periodic
+ * reconcile first applies pending changes as an update, so what the full diff
+ * then finds is drift only.
  */
 import type { ServiceProxy } from '../api/proxy.js';
-import { displayName, isEmptyChangeSet, type ChangeSet } from '../plan/index.js';
+import { displayName, type ChangeSet } from '../plan/index.js';
 import { BoundedFrequencyRunner } from './runner.js';
 import type { ChangeTracker } from './tracker.js';
 
@@ -35,14 +37,6 @@ export interface SyncLoopOptions {
   tracker: ChangeTracker;
   minSyncPeriodMs: number;
   syncPeriodMs: number;
-  /**
-   * Opens a fresh ServiceProxy for a repair. A dataplane may remember what it
-   * wrote (nftables does, and read() does not reset that memory), so a repair
-   * through the same instance can believe drifted objects are still there; a
-   * fresh one plans from the kernel alone. Without it, the repair goes
-   * through the same proxy.
-   */
-  reopen?: () => Promise<ServiceProxy>;
   /** a sync is about to take the tracker's pending changes */
   onStart?: () => void;
   onSync?: (r: SyncReport) => void;
@@ -55,8 +49,7 @@ export class SyncLoop {
   private started = false;
   /** Date.now() of the last successful sync (healthz reads it) */
   lastSyncAt = 0;
-  /** the proxy in use (a repair may replace it: see reopen) */
-  proxy: ServiceProxy;
+  private readonly proxy: ServiceProxy;
 
   constructor(private readonly opts: SyncLoopOptions) {
     this.proxy = opts.proxy;
@@ -104,19 +97,12 @@ export class SyncLoop {
     this.opts.onStart?.();
     tracker.take(); // the full set covers the dirty ones
     const set = { services: tracker.all(), ignored: [] };
-    await this.proxy.read(); // the kernel is the judge: drift shows up in the diff
-    if (repair && this.opts.reopen && !isEmptyChangeSet(await this.proxy.diff(set))) await this.replaceProxy();
+    // the kernel is the judge: drift shows up in the diff (and a dataplane that
+    // remembers what it wrote forgets it when read() finds the kernel differs)
+    await this.proxy.read();
     const r = await this.proxy.apply(set);
     this.synced = true;
     this.done(t0, r.plan.changes, r.stats?.kernelMs ?? 0, true, repair);
-  }
-
-  /** Swap in a fresh proxy (the old one is closed only once the new one opened). */
-  private async replaceProxy(): Promise<void> {
-    const fresh = await this.opts.reopen!();
-    const old = this.proxy;
-    this.proxy = fresh;
-    await old.close();
   }
 
   private done(t0: number, c: ChangeSet, kernelMs: number, full: boolean, repaired: boolean): void {
