@@ -27,6 +27,8 @@ export interface TrackerOptions {
   serviceProxyName?: string;
   /** told about every object skipped as invalid (the agent logs it) */
   onInvalid?: (key: string, error: SvcproxyError) => void;
+  /** told about every Service as take()/all() build it (undefined: gone, ignored or invalid); the healthCheckNodePorts follow it */
+  onBuilt?: (key: string, svc: Service | undefined) => void;
 }
 
 interface Meta {
@@ -121,6 +123,12 @@ export class ChangeTracker {
   }
 
   private build(key: string): Service | undefined {
+    const svc = this.buildService(key);
+    this.opts.onBuilt?.(key, svc);
+    return svc;
+  }
+
+  private buildService(key: string): Service | undefined {
     this.ignored.delete(key);
     const kube = this.services.get(key);
     if (!kube) return undefined;
