@@ -12,6 +12,8 @@ import { open, type ServiceProxy } from '../api/proxy.js';
 import { SvcproxyError } from '../errors.js';
 import { durationMs, parseAgentConfig, type AgentConfig, type AgentConfigInput } from './config.js';
 import { HealthState } from './health.js';
+import { HealthCheckServers } from './healthcheck.js';
+import { HealthCheckPorts } from './hcports.js';
 import { healthRoutes, metricsRoutes, serve, type Bound } from './http.js';
 import { createLogger, type AgentLogger } from './log.js';
 import { AgentMetrics } from './metrics.js';
@@ -80,6 +82,9 @@ class Agent {
   readonly health: HealthState;
   readonly metrics = new AgentMetrics();
   readonly tracker: ChangeTracker;
+  /** healthCheckNodePort servers (externalTrafficPolicy Local), updated after every successful sync */
+  private readonly hcPorts: HealthCheckPorts;
+  private readonly hcServers: HealthCheckServers;
   private servers: Bound[] = [];
   private watchers?: Watchers;
   private proxy?: ServiceProxy;
@@ -102,9 +107,13 @@ class Agent {
     this.nodeName = cfg.hostnameOverride ?? hostname();
     // kube-proxy: healthTimeout is twice the sync period
     this.health = new HealthState(2 * durationMs(cfg.syncPeriod));
+    this.hcPorts = new HealthCheckPorts(this.nodeName);
+    // in the node's namespace, on every IPv4 address as kube-proxy without nodePortAddresses
+    this.hcServers = new HealthCheckServers({ netns: cfg.netns, healthy: () => this.health.healthy, log: (msg) => log.warn(msg) });
     this.tracker = new ChangeTracker({
       serviceProxyName: cfg.serviceProxyName,
       onInvalid: (key, e) => log.warn({ object: key, field: e.field, err: e.message }, 'skipping invalid object'),
+      onBuilt: (key, svc) => this.hcPorts.built(key, svc),
     });
   }
 
@@ -218,6 +227,7 @@ class Agent {
     this.inFlight = [];
     this.syncs++;
     this.lastSync = r;
+    if (!this.stopped) this.hcServers.sync(this.hcPorts.ports()).catch((e: unknown) => this.log.error({ err: errText(e) }, 'healthCheckNodePort servers: sync failed'));
     const fields = { full: r.full, added: r.added, changed: r.changed, removed: r.removed, owned: r.owned, kernelMs: round(r.kernelMs), ms: round(r.totalMs) };
     if (r.repaired && r.added + r.changed + r.removed > 0) this.log.warn({ ...fields, repaired: r.repairs }, 'full reconcile repaired drift');
     else this.log.info(fields, r.full ? 'full sync' : 'partial sync');
@@ -253,6 +263,7 @@ class Agent {
     await this.watchers?.stop();
     await this.loop?.stop();
     await this.closeServers();
+    await this.hcServers.close();
     await this.proxy?.close();
     this.log.info({ syncs: this.syncs }, 'stopped; rules left in place');
   }

@@ -22,6 +22,8 @@ export interface HealthCheckOptions {
   /** address to bind (default: every address) */
   address?: string;
   log?: (msg: string) => void;
+  /** the proxy's own health (health.ts): unhealthy answers 503 whatever the count, as kube-proxy (default: healthy) */
+  healthy?: () => boolean;
 }
 
 interface Entry {
@@ -70,7 +72,7 @@ export class HealthCheckServers {
 
   /** A failure is logged (once per port) and the others go on, as kube-proxy does; the next sync retries. */
   private async open(port: number, info: HealthCheckInfo): Promise<void> {
-    const entry: Entry = { info, server: createServer((req, res) => answer(entry.info, req, res)) };
+    const entry: Entry = { info, server: createServer((req, res) => answer(entry.info, this.opts.healthy?.() ?? true, req, res)) };
     try {
       await this.listen(entry.server, port);
       entry.server.on('error', (e) => this.opts.log?.(`healthcheck: port ${port} (${entry.info.namespace}/${entry.info.name}): ${e.message}`));
@@ -118,13 +120,13 @@ function listening(server: Server, start: () => void): Promise<void> {
 }
 
 /** kube-proxy's answer to any request: the body names the Service and its local endpoint count. */
-function answer(info: HealthCheckInfo, _req: IncomingMessage, res: ServerResponse): void {
+function answer(info: HealthCheckInfo, healthy: boolean, _req: IncomingMessage, res: ServerResponse): void {
   const body = JSON.stringify({
     service: { namespace: info.namespace, name: info.name },
     localEndpoints: info.localEndpoints,
-    serviceProxyHealthy: true,
+    serviceProxyHealthy: healthy,
   });
-  res.writeHead(info.localEndpoints > 0 ? 200 : 503, {
+  res.writeHead(info.localEndpoints > 0 && healthy ? 200 : 503, {
     'Content-Type': 'application/json',
     'X-Content-Type-Options': 'nosniff',
   });

@@ -27,16 +27,23 @@ export interface TrackerOptions {
   serviceProxyName?: string;
   /** told about every object skipped as invalid (the agent logs it) */
   onInvalid?: (key: string, error: SvcproxyError) => void;
+  /** told about every Service as take()/all() build it (undefined: gone, ignored or invalid); the healthCheckNodePorts follow it */
+  onBuilt?: (key: string, svc: Service | undefined) => void;
 }
 
 interface Meta {
   metadata?: { name?: string; namespace?: string; labels?: Record<string, string> };
 }
 
+/**
+ * The tracker keeps the informer's own objects (validated on arrival, parsed
+ * again when a Service is built), not a parsed copy of each: at 30k Services
+ * the copy was as large as the informer cache itself.
+ */
 export class ChangeTracker {
-  private readonly services = new Map<string, KubeService>();
+  private readonly services = new Map<string, object>();
   /** service key -> slice name -> slice */
-  private readonly slices = new Map<string, Map<string, KubeEndpointSlice>>();
+  private readonly slices = new Map<string, Map<string, object>>();
   /** slice "namespace/name" -> its owner key, to find it again on delete */
   private readonly sliceOwners = new Map<string, string>();
   private readonly dirty = new Set<string>();
@@ -64,8 +71,8 @@ export class ChangeTracker {
 
   setService(obj: unknown): void {
     const key = keyOf(obj);
-    const parsed = this.parse(serviceSchema, { apiVersion: 'v1', kind: 'Service', ...(obj as object) }, key);
-    if (parsed && this.ours(parsed.metadata.labels)) this.services.set(key, parsed);
+    const parsed = this.parse(serviceSchema, asService(obj), key);
+    if (parsed && this.ours(parsed.metadata.labels)) this.services.set(key, obj as object);
     else this.services.delete(key);
     this.serviceChanges++;
     this.dirty.add(key);
@@ -81,11 +88,11 @@ export class ChangeTracker {
   setSlice(obj: unknown): void {
     const sliceKey = keyOf(obj);
     this.deleteSlice(obj); // a slice can change owner or become invalid
-    const parsed = this.parse(endpointSliceSchema, { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', ...(obj as object) }, sliceKey);
+    const parsed = this.parse(endpointSliceSchema, asSlice(obj), sliceKey);
     const owner = parsed && this.ours(parsed.metadata.labels) ? sliceOwner(parsed) : undefined;
     if (!parsed || !owner) return;
     const byName = this.slices.get(owner) ?? this.slices.set(owner, new Map()).get(owner)!;
-    byName.set(sliceKey, parsed);
+    byName.set(sliceKey, obj as object);
     this.sliceOwners.set(sliceKey, owner);
     this.dirty.add(owner);
   }
@@ -121,12 +128,19 @@ export class ChangeTracker {
   }
 
   private build(key: string): Service | undefined {
+    const svc = this.buildService(key);
+    this.opts.onBuilt?.(key, svc);
+    return svc;
+  }
+
+  private buildService(key: string): Service | undefined {
     this.ignored.delete(key);
-    const kube = this.services.get(key);
-    if (!kube) return undefined;
+    const raw = this.services.get(key);
+    if (!raw) return undefined;
+    const kube = reparse<KubeService>(serviceSchema, asService(raw));
     const byAddress = new Map<string, Endpoint>();
     try {
-      for (const [name, slice] of this.slices.get(key) ?? []) addSliceEndpoints(byAddress, slice, name, (ok, field, problem) => {
+      for (const [name, slice] of this.slices.get(key) ?? []) addSliceEndpoints(byAddress, reparse<KubeEndpointSlice>(endpointSliceSchema, asSlice(slice)), name, (ok, field, problem) => {
         if (!ok) throw invalidField(field, problem, 'EndpointSlice');
       });
       const svc = serviceFromKubernetes(kube, [...byAddress.values()]);
@@ -150,6 +164,14 @@ export class ChangeTracker {
     this.opts.onInvalid?.(key, invalidField(issue.path.join('.') || '(root)', issue.message, key));
     return undefined;
   }
+}
+
+const asService = (obj: unknown) => ({ apiVersion: 'v1', kind: 'Service', ...(obj as object) });
+const asSlice = (obj: unknown) => ({ apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', ...(obj as object) });
+
+/** An object that passed the schema on arrival parses the same again (the informer replaces objects, never edits them). */
+function reparse<T>(schema: { parse(v: unknown): unknown }, value: unknown): T {
+  return schema.parse(value) as T;
 }
 
 function keyOf(obj: unknown): string {

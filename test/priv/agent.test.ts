@@ -13,9 +13,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgent } from '../../src/agent/agent.js';
 import { createLogger } from '../../src/agent/log.js';
 import { open } from '../../src/api/proxy.js';
-import { Topology, type Attempt } from '../../src/sandbox/topology.js';
+import { NODE_IP, Topology, type Attempt } from '../../src/sandbox/topology.js';
 import { REFUSE_MS } from '../../src/testing/conformance/reject.js';
 import { ApiServerStandIn, NODES, SERVICES, SLICES } from '../support/apiserver.js';
+import { probeHttp } from '../support/probe.js';
 import { AgentChild, kubeNode, kubeService, kubeSlice, writeKubeconfig, type LogLine } from '../support/apiserver-fixtures.js';
 
 const NODE = 'agent-node';
@@ -23,6 +24,8 @@ const WEB = '10.96.0.10';
 const GONE = '10.96.0.11';
 const EMPTY = '10.96.0.12';
 const EXTRA = '10.96.0.13';
+const LB = '10.96.0.14';
+const HC_PORT = 30700;
 
 const landed = (a: Attempt[]) => new Set(a.filter((x) => x.ok).map((x) => x.backend!));
 const failures = (a: Attempt[]) => a.filter((x) => !x.ok).map((x) => `${x.host}:${x.port} ${x.error}`);
@@ -196,6 +199,29 @@ describe('svcproxy agent (nftables, closed topology, API-server stand-in)', () =
     expect((await get(healthz, '/nope')).status).toBe(404);
     api.upsert(NODES, kubeNode(NODE, { zone: 'zone-a' }));
     await until(async () => ((await get(healthz, '/healthz')).status === 200) || undefined, '/healthz 200 again');
+  });
+
+  it('healthCheckNodePort flips 200/503 as local endpoints come and go, probed from the client namespace; closed when the Service goes', async () => {
+    const lb = kubeService('lb', LB, [{ name: 'http', port: 80, targetPort: 8080, nodePort: 30180 }], { type: 'LoadBalancer', externalTrafficPolicy: 'Local', healthCheckNodePort: HC_PORT });
+    const probe = () => probeHttp(t, NODE_IP, HC_PORT);
+    const answer = (status: number, localEndpoints: number) => until(async () => {
+      const r = await probe();
+      return r.status === status && (r.body as { localEndpoints?: number }).localEndpoints === localEndpoints ? r : undefined;
+    }, `healthCheckNodePort ${status} with ${localEndpoints} local endpoints`);
+    api.upsert(SERVICES, lb);
+    api.upsert(SLICES, kubeSlice('lb-1', 'lb', backends.slice(0, 2), { nodeName: NODE }));
+    const up = await answer(200, 2);
+    expect(up.body).toEqual({ service: { namespace: 'default', name: 'lb' }, localEndpoints: 2, serviceProxyHealthy: true });
+    // the same endpoints on another node: none local here
+    api.upsert(SLICES, kubeSlice('lb-1', 'lb', backends.slice(0, 2), { nodeName: 'other-node' }));
+    expect((await answer(503, 0)).body).toMatchObject({ serviceProxyHealthy: true });
+    api.upsert(SLICES, kubeSlice('lb-1', 'lb', backends.slice(0, 1), { nodeName: NODE }));
+    await answer(200, 1);
+    const from = agent!.lines.length;
+    api.remove(SERVICES, 'default', 'lb');
+    api.remove(SLICES, 'default', 'lb-1');
+    await agent!.waitFor((l) => l.msg === 'partial sync' && l.removed === 1, 10_000, from);
+    await until(async () => (await probe()).error === 'ECONNREFUSED' || undefined, 'healthCheckNodePort closed');
   });
 
   it('SIGKILLed and restarted, the agent adopts the rules: connections keep working and the first sync adds nothing', async () => {

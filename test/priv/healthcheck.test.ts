@@ -10,11 +10,10 @@ import { HealthCheckServers } from '../../src/agent/healthcheck.js';
 import { listenTcp } from '../../src/native/listen.js';
 import { SvcproxyError } from '../../src/errors.js';
 import { NODE_IP, Topology } from '../../src/sandbox/topology.js';
+import { probeHttp } from '../support/probe.js';
 
 const PORT_A = 30600;
 const PORT_B = 30601;
-
-interface Probe { status?: number; headers: Record<string, string>; body?: unknown; error?: string }
 
 describe('healthCheckNodePort servers (closed topology, probed from the client namespace)', () => {
   let t: Topology;
@@ -22,18 +21,7 @@ describe('healthCheckNodePort servers (closed topology, probed from the client n
   const logs: string[] = [];
 
   /** GET over real TCP from the client namespace to the node's address. */
-  async function probe(port: number, host = NODE_IP): Promise<Probe> {
-    let out: string;
-    try {
-      out = await t.exec(t.client, ['curl', '-sS', '-i', '--max-time', '3', `http://${host}:${port}/`]);
-    } catch (e) {
-      return { headers: {}, error: /Connection refused|Couldn't connect/.test(String(e)) ? 'ECONNREFUSED' : String(e) };
-    }
-    const [head, body] = out.split('\r\n\r\n');
-    const lines = head!.split('\r\n');
-    const headers = Object.fromEntries(lines.slice(1).map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
-    return { status: Number(lines[0]!.split(' ')[1]), headers, body: JSON.parse(body!) };
-  }
+  const probe = (port: number, host = NODE_IP) => probeHttp(t, host, port);
 
   beforeAll(async () => {
     t = await Topology.create({ backends: 0, servers: false });

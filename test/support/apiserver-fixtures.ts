@@ -13,6 +13,7 @@ export interface PortSpec {
   port: number;
   targetPort: number;
   protocol?: 'TCP' | 'UDP';
+  nodePort?: number;
 }
 
 export const kubeService = (name: string, clusterIP: string, ports: PortSpec[] = [{ name: 'http', port: 80, targetPort: 8080 }], extra: Record<string, unknown> = {}) => ({

@@ -64,6 +64,16 @@ describe('HealthCheckServers (loopback)', () => {
     expect(two.body).toEqual({ service: { namespace: 'shop', name: 'web' }, localEndpoints: 2, serviceProxyHealthy: true });
   });
 
+  it('answers 503 with serviceProxyHealthy false while the proxy itself is unhealthy, whatever the count', async () => {
+    const [a] = await freePorts(1);
+    let healthy = false;
+    hc = new HealthCheckServers({ address: '127.0.0.1', healthy: () => healthy });
+    await hc.sync(new Map([[a!, info('web', 2)]]));
+    expect(await get(a!)).toMatchObject({ status: 503, body: { localEndpoints: 2, serviceProxyHealthy: false } });
+    healthy = true;
+    expect(await get(a!)).toMatchObject({ status: 200, body: { localEndpoints: 2, serviceProxyHealthy: true } });
+  });
+
   it('updates counts in place: a kept-alive probe connection survives the sync (a re-listen would close it)', async () => {
     const [a] = await freePorts(1);
     const logs: string[] = [];
