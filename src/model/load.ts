@@ -12,16 +12,48 @@ import { formatPath } from './fields.js';
 import { endpointSliceSchema, fromKubernetes, serviceSchema, type KubeEndpointSlice, type KubeService } from './kubernetes.js';
 import type { ServiceSet } from './types.js';
 import { checkServiceSet } from './validate.js';
+import { readJsonItems } from './jsonitems.js';
 
 export async function loadFile(path: string): Promise<ServiceSet> {
-  let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    const streamed = await loadJsonList(path);
+    if (streamed) return streamed;
+    return parseServices(await readFile(path, 'utf8'), path);
   } catch (e) {
+    if (e instanceof SvcproxyError || !(e as NodeJS.ErrnoException).syscall) throw e;
     const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
     throw new SvcproxyError(`${path}: cannot read: ${(e as Error).message}`, { code, op: 'read', file: path });
   }
-  return parseServices(text, path);
+}
+
+/**
+ * A kubectl List in JSON, one item at a time (the document is never built
+ * whole). The first invalid item's error is kept and thrown only once the file
+ * proved to be well-formed JSON, as the ordinary path would; any surprise
+ * (see jsonitems.ts) returns undefined and the ordinary path runs instead.
+ */
+async function loadJsonList(path: string): Promise<ServiceSet | undefined> {
+  const reader = new ItemReader(path);
+  let firstError: unknown;
+  const ok = await readJsonItems(path, (text, j) => {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return false; // a syntax error: the ordinary path locates it
+    }
+    if (firstError === undefined) {
+      try {
+        reader.add(value, `items[${j}]`);
+      } catch (e) {
+        firstError = e;
+      }
+    }
+    return true;
+  });
+  if (!ok) return undefined;
+  if (firstError !== undefined) throw firstError;
+  return reader.finish();
 }
 
 /** Parse YAML or JSON text (JSON is YAML) into a validated ServiceSet. */
@@ -76,30 +108,61 @@ function fromValues(values: unknown[], file: string): ServiceSet {
     }
   });
 
-  const services: KubeService[] = [];
-  const slices: { slice: KubeEndpointSlice; path: string }[] = [];
-  const servicePaths: string[] = [];
-  for (const { value, path } of items) {
+  const reader = new ItemReader(file);
+  for (const { value, path } of items) reader.add(value, path);
+  return reader.finish();
+}
+
+/**
+ * Services and EndpointSlices, validated one at a time as they are read; only
+ * the fields the model reads are kept (kubectl output carries much more).
+ */
+class ItemReader {
+  private readonly services: KubeService[] = [];
+  private readonly servicePaths: string[] = [];
+  private readonly slices: { slice: KubeEndpointSlice; path: string }[] = [];
+  constructor(private readonly file: string) {}
+
+  add(value: unknown, path: string): void {
+    const file = this.file;
     if (!isObject(value)) throw invalidField(path || '(root)', 'must be an object', file);
     if (value.kind === 'Service') {
-      services.push(parseWith(serviceSchema, value, path, file));
-      servicePaths.push(path);
+      this.services.push(compactService(parseWith(serviceSchema, value, path, file)));
+      this.servicePaths.push(path);
     } else if (value.kind === 'EndpointSlice') {
-      slices.push({ slice: parseWith(endpointSliceSchema, value, path, file), path });
+      this.slices.push({ slice: compactSlice(parseWith(endpointSliceSchema, value, path, file)), path });
     } else if (typeof value.kind !== 'string') {
       throw invalidField(join(path, 'kind'), 'missing: expected Service or EndpointSlice', file);
     }
     // Other kinds (Endpoints, Pods... from `kubectl get all`) are not ours to read.
   }
-  const check = (ok: boolean, field: string, problem: string) => {
-    if (!ok) throw invalidField(field, problem, file);
-  };
-  const set = fromKubernetes(services, slices, check);
-  const pathOf = new Map(services.map((s, i) => [`${s.metadata.namespace}/${s.metadata.name}`, servicePaths[i]!]));
-  return checkServiceSet(set, file, (i) => {
-    const s = set.services[i]!;
-    return join(pathOf.get(`${s.namespace}/${s.name}`) ?? '', 'spec');
-  });
+
+  finish(): ServiceSet {
+    const { file, services, servicePaths } = this;
+    const check = (ok: boolean, field: string, problem: string) => {
+      if (!ok) throw invalidField(field, problem, file);
+    };
+    const set = fromKubernetes(services, this.slices, check);
+    const pathOf = new Map(services.map((s, i) => [`${s.metadata.namespace}/${s.metadata.name}`, servicePaths[i]!]));
+    return checkServiceSet(set, file, (i) => {
+      const s = set.services[i]!;
+      return join(pathOf.get(`${s.namespace}/${s.name}`) ?? '', 'spec');
+    });
+  }
+}
+
+/** The parsed Service without what kube-proxy never reads (uid, selector, annotations...). */
+function compactService(s: KubeService): KubeService {
+  const { name, namespace, labels } = s.metadata;
+  const { selector: _selector, ...spec } = s.spec as KubeService['spec'] & { selector?: unknown };
+  return { apiVersion: s.apiVersion, kind: s.kind, metadata: { name, namespace, ...(labels ? { labels } : {}) }, spec, ...(s.status ? { status: s.status } : {}) };
+}
+
+/** The parsed slice with only the fields addSliceEndpoints reads (no targetRef, owner references...). */
+function compactSlice(s: KubeEndpointSlice): KubeEndpointSlice {
+  const { name, namespace, labels } = s.metadata;
+  const endpoints = s.endpoints?.map(({ addresses, conditions, nodeName, zone, hints }) => ({ addresses, conditions, nodeName, zone, hints }));
+  return { apiVersion: s.apiVersion, kind: s.kind, addressType: s.addressType, metadata: { name, namespace, ...(labels ? { labels } : {}) }, endpoints, ports: s.ports };
 }
 
 function parseWith<T extends z.ZodType>(schema: T, value: unknown, path: string, file: string): z.infer<T> {
