@@ -67,7 +67,6 @@ export class IptablesDataplane implements Dataplane {
         () => undefined,
       );
       const notes = [`iptables-${b.flavour}`, families.includes(6) ? `ip6tables-${b.flavour}` : `no usable ip6tables-${b.flavour}: IPv4 only`];
-      if (b.note) notes.push(b.note);
       return { mode: this.mode, usable: true, versions, traits: traitsOf(this.mode), families, notes };
     } catch (e) {
       return { mode: this.mode, usable: false, reason: (e as Error).message, versions, traits: traitsOf(this.mode), families: [] };

@@ -2,12 +2,8 @@
  * The iptables-save/-restore runner shared by the iptables and ipvs modes
  * (and the keeper). Which iptables the host uses, decided as kube-proxy's iptables-wrapper
  * does: the flavour that already holds our (or kube-proxy's) chains wins,
- * else the one holding more rules (IPv4 and IPv6 counted, as the wrapper does).
- * Where neither flavour holds any rule, legacy: iptables-nft-restore is
- * super-linear in the chain count (svcproxy writes ~5 chains per service port;
- * 4k services took seconds, 10k minutes), legacy loads 30k in seconds
- * (bench/cli-iptables-flavour.ts). The pick says so in a one-line note.
- * All commands run inside the target network namespace through the native exec (setns + spawn).
+ * else the one holding more rules, else nft. All commands run inside the
+ * target network namespace through the native exec (setns + spawn).
  */
 import { run } from '../../native/exec.js';
 import type { Netns } from '../../native/netns.js';
@@ -25,61 +21,26 @@ export interface IptablesBackend {
   version: string;
   save(table: 'nat' | 'filter', family?: IpFamily): Promise<string>;
   restore(text: string, family?: IpFamily): Promise<void>;
-  /** why this flavour, when it is not the one iptables-wrapper would take (for Capability notes) */
-  note?: string;
 }
 
-/** What a probe of one flavour found (its saves, IPv4 then IPv6 when it answered). */
-export interface FlavourProbe {
-  flavour: Flavour;
-  ok: boolean;
-  save: string;
-  version: string;
-  why?: string;
-}
-
-export const EMPTY_NAMESPACE_NOTE =
-  'no iptables rules in either flavour: using iptables-legacy (iptables-nft-restore is super-linear in chain count at scale); pass --iptables nft to override';
-
-async function probe(flavour: Flavour, netns: Netns): Promise<FlavourProbe> {
+async function probe(flavour: Flavour, netns: Netns): Promise<{ ok: boolean; save: string; version: string; why?: string }> {
   const save = `iptables-${flavour}-save`;
   try {
     const v = await run([`iptables-${flavour}`, '--version'], { netns, allowFailure: true });
     const r = await run([save], { netns, allowFailure: true });
-    if (r.status !== 0) return { flavour, ok: false, save: '', version: '', why: `${save}: ${r.err.trim().split('\n')[0] ?? `exit ${r.status}`}` };
-    // IPv6 rules count too (as in iptables-wrapper); a missing ip6tables counts as none
-    const r6 = await run([`ip6tables-${flavour}-save`], { netns, allowFailure: true }).catch(() => undefined);
-    const save6 = r6?.status === 0 ? r6.out : '';
-    return { flavour, ok: true, save: `${r.out}\n${save6}`, version: v.out.trim() };
+    if (r.status !== 0) return { ok: false, save: '', version: '', why: `${save}: ${r.err.trim().split('\n')[0] ?? `exit ${r.status}`}` };
+    return { ok: true, save: r.out, version: v.out.trim() };
   } catch (e) {
-    return { flavour, ok: false, save: '', version: '', why: e instanceof Error ? e.message : String(e) };
+    return { ok: false, save: '', version: '', why: e instanceof Error ? e.message : String(e) };
   }
 }
 
 const ruleCount = (save: string) => save.split('\n').filter((l) => l.startsWith('-A ')).length;
 const hinted = (save: string) => /^:(SVP-SERVICES|KUBE-IPTABLES-HINT|KUBE-KUBELET-CANARY) /m.test(save);
 
-/**
- * The flavour to use among the usable ones (probe order: nft, legacy). A
- * hinted flavour wins, then the one with more rules (ties: nft, as the wrapper
- * does); with no rule in either, legacy with a note.
- */
-export function chooseFlavour(usable: readonly FlavourProbe[]): { flavour: Flavour; version: string; note?: string } {
-  const pick = (p: FlavourProbe, note?: string) => ({ flavour: p.flavour, version: p.version, ...(note ? { note } : {}) });
-  const hint = usable.find((x) => hinted(x.save));
-  if (hint || usable.length < 2) return pick(hint ?? usable[0]!);
-  const [a, b] = usable as [FlavourProbe, FlavourProbe];
-  const [ra, rb] = [ruleCount(a.save), ruleCount(b.save)];
-  if (ra === 0 && rb === 0) {
-    const legacy = usable.find((x) => x.flavour === 'legacy');
-    if (legacy) return pick(legacy, EMPTY_NAMESPACE_NOTE);
-  }
-  return pick(rb > ra ? b : a);
-}
-
 export async function detectBackend(netns: Netns, want: 'auto' | Flavour = 'auto'): Promise<IptablesBackend> {
   const flavours: Flavour[] = want === 'auto' ? ['nft', 'legacy'] : [want];
-  const found = await Promise.all(flavours.map((f) => probe(f, netns)));
+  const found = await Promise.all(flavours.map(async (f) => ({ f, ...(await probe(f, netns)) })));
   const usable = found.filter((x) => x.ok);
   if (usable.length === 0) {
     const why = found.map((x) => x.why).join('; ');
@@ -89,15 +50,16 @@ export async function detectBackend(netns: Netns, want: 'auto' | Flavour = 'auto
       mode: 'iptables',
     });
   }
-  const pick = chooseFlavour(usable);
-  return makeBackend(pick, netns);
+  const pick =
+    usable.find((x) => hinted(x.save)) ??
+    (usable.length === 2 && ruleCount(usable[1]!.save) > ruleCount(usable[0]!.save) ? usable[1] : usable[0])!;
+  return makeBackend(pick.f, pick.version, netns);
 }
 
-function makeBackend({ flavour, version, note }: { flavour: Flavour; version: string; note?: string }, netns: Netns): IptablesBackend {
+function makeBackend(flavour: Flavour, version: string, netns: Netns): IptablesBackend {
   return {
     flavour,
     version,
-    ...(note ? { note } : {}),
     save: async (table, family = 4) =>
       (await run([tool(family, flavour, '-save'), '-t', table], { netns, op: tool(family, flavour, '-save') })).out,
     restore: async (text, family = 4) => {
